@@ -1,0 +1,54 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// libjwtgrant: an embeddable OAuth 2.0 JWT Bearer grant (RFC 7523) server.
+// The product is libjwtgrant.so with a plain C ABI (include/jwtgrant.h); its
+// core is Swift, linked with the Swift standard library statically, so callers
+// need no Swift toolchain.
+let package = Package(
+    name: "jwtgrant",
+    products: [
+        .library(name: "jwtgrant", type: .dynamic, targets: ["jwtgrant"]),
+    ],
+    targets: [
+        // System libraries from Debian: module.modulemap + shim.h only.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CJansson", pkgConfig: "jansson",
+                       providers: [.apt(["libjansson-dev"])]),
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium",
+                       providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
+        // The public header as a Clang module, so that `@c @implementation`
+        // checks every exported Swift function against its C prototype.
+        .systemLibrary(name: "CJWTGrantHeader"),
+
+        // The engine: pure Swift, no Foundation, no C ABI concerns.
+        .target(
+            name: "JWTGrantCore",
+            dependencies: ["COpenSSL", "CJansson", "CSodium", "CCurl"]
+        ),
+
+        // The thin C-ABI shell that becomes libjwtgrant.so.
+        .target(
+            name: "jwtgrant",
+            dependencies: ["JWTGrantCore", "CJWTGrantHeader"],
+            exclude: ["exports.map"],
+            linkerSettings: [
+                .unsafeFlags([
+                    "-static-stdlib",
+                    "-use-ld=lld",
+                    "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/jwtgrant/exports.map",
+                    "-Xlinker", "-soname=libjwtgrant.so.1",
+                    "-Xlinker", "-z", "-Xlinker", "defs",
+                ]),
+            ]
+        ),
+
+        .testTarget(
+            name: "JWTGrantCoreTests",
+            dependencies: ["JWTGrantCore"]
+        ),
+    ]
+)

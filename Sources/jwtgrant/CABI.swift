@@ -1,0 +1,69 @@
+// Helpers shared by the exported functions: C strings in and out, error
+// messages, and the handle <-> object mapping. Nothing here may trap on what
+// a caller passes.
+#if canImport(Glibc)
+import Glibc
+#endif
+import JWTGrantCore
+
+typealias CStringOut = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
+
+/// A malloc'd copy of `s` that the caller frees with jwtgrant_free (nil on OOM).
+@inline(__always)
+func cString(_ s: String) -> UnsafeMutablePointer<CChar>? {
+    strdup(s)
+}
+
+/// Clears an optional error slot (success path).
+@inline(__always)
+func clearError(_ errorOut: CStringOut?) {
+    errorOut?.pointee = nil
+}
+
+/// Reports `error` through the optional error slot and returns its status.
+@inline(__always)
+func fail(_ error: JWTGrantError, _ errorOut: CStringOut?) -> Int32 {
+    errorOut?.pointee = cString(error.reason)
+    return error.code.rawValue
+}
+
+@inline(__always)
+func fail(_ code: ErrorCode, _ reason: String, _ errorOut: CStringOut?) -> Int32 {
+    fail(JWTGrantError(code, reason), errorOut)
+}
+
+/// The server behind a `jwtgrant_ctx *`, or nil for NULL.
+@inline(__always)
+func server(_ ctx: OpaquePointer?) -> AuthorizationServer? {
+    guard let ctx else { return nil }
+    return Unmanaged<AuthorizationServer>.fromOpaque(UnsafeRawPointer(ctx)).takeUnretainedValue()
+}
+
+/// Runs `body` with the server of `ctx`, mapping NULL and thrown errors to
+/// status codes and messages.
+@inline(__always)
+func withServer(_ ctx: OpaquePointer?, _ errorOut: CStringOut?,
+                _ body: (AuthorizationServer) throws(JWTGrantError) -> Void) -> Int32 {
+    guard let s = server(ctx) else { return fail(.invalidArgument, "ctx is NULL", errorOut) }
+    do {
+        try body(s)
+    } catch {
+        return fail(error, errorOut)
+    }
+    clearError(errorOut)
+    return 0
+}
+
+/// A required C string argument as Swift text; nil (and a message) for NULL.
+@inline(__always)
+func requiredString(_ p: UnsafePointer<CChar>?, _ name: String) throws(JWTGrantError) -> String {
+    guard let p else { throw JWTGrantError(.invalidArgument, "\(name) is NULL") }
+    return String(decoding: UnsafeRawBufferPointer(start: p, count: strlen(p)), as: UTF8.self)
+}
+
+/// A required output slot; throws for NULL.
+@inline(__always)
+func requiredOut<T>(_ p: UnsafeMutablePointer<T>?, _ name: String) throws(JWTGrantError) -> UnsafeMutablePointer<T> {
+    guard let p else { throw JWTGrantError(.invalidArgument, "\(name) is NULL") }
+    return p
+}

@@ -1,0 +1,18 @@
+import XCTest
+@testable import JWTGrantCore
+
+final class ErrorCodeTests: XCTestCase {
+    func testCodesAreContiguousAndNamed() {
+        let raw = ErrorCode.allCases.map(\.rawValue)
+        XCTAssertEqual(raw, Array((-27...(-1)).reversed()))
+        XCTAssertEqual(Set(ErrorCode.allCases.map { "\($0.statusName)" }).count, ErrorCode.allCases.count)
+    }
+
+    func testAssertionFailuresAreInvalidGrant() {
+        for c in [ErrorCode.malformed, .algorithm, .signature, .expired, .replay, .keySourceUnavailable] {
+            XCTAssertEqual("\(c.oauthError)", "invalid_grant")
+            XCTAssertEqual(c.httpStatus, 400)
+        }
+        XCTAssertEqual(ErrorCode.invalidClient.httpStatus, 401)
+    }
+}

@@ -1,0 +1,265 @@
+/*
+ * jwtgrant.h - the C interface of libjwtgrant, an embeddable OAuth 2.0
+ * JWT Bearer grant (RFC 7523) authorization server.
+ *
+ * A server links libjwtgrant.so to accept a JWT issued by a trusted token
+ * issuer (a third-party identity provider) and exchange it for an access
+ * token of its own (RFC 6749 token endpoint, RFC 9068 access tokens).
+ *
+ * THREAD SAFETY: every function may be called from any thread. A
+ * jwtgrant_ctx is safe to use from many threads at once, including
+ * registering and removing issuers and clients while other threads verify
+ * and exchange. The only rule is the usual one for destructors: do not call
+ * jwtgrant_ctx_free() while another thread still uses the same context.
+ *
+ * MEMORY: strings passed in are NUL-terminated UTF-8 and are only read
+ * during the call. Every string handed out through an output parameter is
+ * new memory owned by the caller, released with jwtgrant_free(). Strings
+ * returned directly (jwtgrant_version, jwtgrant_status_name,
+ * jwtgrant_oauth_error) are static and must not be freed.
+ *
+ * ERRORS: functions return JWTGRANT_OK (0) or a negative JWTGRANT_E* code.
+ * `char **error_out` is optional (NULL allowed); on failure it receives a
+ * human-readable message (free with jwtgrant_free), on success it is set to
+ * NULL. Messages never contain a token, a secret or a private key.
+ * A NULL or malformed argument is an error code, never a crash.
+ */
+#ifndef JWTGRANT_H
+#define JWTGRANT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#  define JWTGRANT_API __declspec(dllimport)
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#  define JWTGRANT_API __attribute__((visibility("default")))
+#else
+#  define JWTGRANT_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------
+ * Version
+ * ---------------------------------------------------------------------- */
+
+#define JWTGRANT_VERSION_MAJOR 0
+#define JWTGRANT_VERSION_MINOR 1
+#define JWTGRANT_VERSION_PATCH 0
+#define JWTGRANT_VERSION_STRING "0.1.0"
+/** X*1000000 + Y*1000 + Z */
+#define JWTGRANT_VERSION_NUMBER \
+    (JWTGRANT_VERSION_MAJOR * 1000000 + JWTGRANT_VERSION_MINOR * 1000 + JWTGRANT_VERSION_PATCH)
+
+/* ------------------------------------------------------------------------
+ * Opaque types
+ * ---------------------------------------------------------------------- */
+
+/** One authorization server: its configuration, trusted token issuers,
+ *  applications, replay cache and signing key. */
+typedef struct jwtgrant_ctx jwtgrant_ctx;
+
+/* ------------------------------------------------------------------------
+ * Status codes. Append-only: never remove, never renumber, never reuse.
+ * jwtgrant_status_name() gives the name, jwtgrant_oauth_error() the
+ * RFC 6749 / RFC 6750 error code each maps to.
+ * ---------------------------------------------------------------------- */
+
+#define JWTGRANT_OK                       0   /* success */
+#define JWTGRANT_EINVAL                  -1   /* NULL, malformed or unknown argument or JSON field */
+#define JWTGRANT_ENOMEM                  -2   /* out of memory */
+#define JWTGRANT_EINTERNAL               -3   /* internal error (a bug or a crypto library failure) */
+#define JWTGRANT_EEXISTS                 -4   /* an issuer or client with that name / value exists */
+#define JWTGRANT_ENOTFOUND               -5   /* no such issuer or client */
+#define JWTGRANT_EKEY                    -6   /* unusable key material (unparsable, RSA < 2048, bad curve) */
+#define JWTGRANT_ESTORE                  -7   /* the configured store failed */
+/* Assertion failures (RFC 7523); all map to "invalid_grant". */
+#define JWTGRANT_EMALFORMED              -8   /* not a compact JWS: shape, base64url, JSON, size */
+#define JWTGRANT_EALGORITHM              -9   /* alg none, HS*, unknown, or not allowed for the key */
+#define JWTGRANT_EHEADER                -10   /* unsupported header: crit, b64, or other forbidden use */
+#define JWTGRANT_EUNTRUSTED_ISSUER      -11   /* iss missing or not a registered trusted token issuer */
+#define JWTGRANT_EKEY_NOT_FOUND         -12   /* no key of the issuer matches kid / alg */
+#define JWTGRANT_ESIGNATURE             -13   /* the signature does not verify */
+#define JWTGRANT_EEXPIRED               -14   /* exp is in the past (beyond clock_skew) */
+#define JWTGRANT_ENOT_YET_VALID         -15   /* nbf is in the future (beyond clock_skew) */
+#define JWTGRANT_EIAT_TOO_OLD           -16   /* iat older than grant_type.jwt.iat_validity_period */
+#define JWTGRANT_EIAT_FUTURE            -17   /* iat is in the future (beyond clock_skew) */
+#define JWTGRANT_EAUDIENCE              -18   /* aud names neither this server nor the issuer's alias */
+#define JWTGRANT_ECLAIM                 -19   /* a required claim is missing or ill-typed */
+#define JWTGRANT_EREPLAY                -20   /* the assertion (jti or signature) was used before */
+#define JWTGRANT_EKEY_SOURCE            -21   /* the issuer's key source (JWKS endpoint) is unavailable */
+/* Token endpoint request failures (RFC 6749 5.2). */
+#define JWTGRANT_EINVALID_REQUEST       -22   /* malformed token request: "invalid_request" (400) */
+#define JWTGRANT_EINVALID_CLIENT        -23   /* client authentication failed: "invalid_client" (401) */
+#define JWTGRANT_EUNAUTHORIZED_CLIENT   -24   /* client not allowed the grant: "unauthorized_client" (400) */
+#define JWTGRANT_EUNSUPPORTED_GRANT     -25   /* other grant type: "unsupported_grant_type" (400) */
+#define JWTGRANT_EINVALID_SCOPE         -26   /* scope outside the client's: "invalid_scope" (400) */
+/* Access tokens this server issued (RFC 6750). */
+#define JWTGRANT_EINVALID_TOKEN         -27   /* not a valid access token of ours: "invalid_token" */
+
+/* ------------------------------------------------------------------------
+ * Library
+ * ---------------------------------------------------------------------- */
+
+/** The library version, e.g. "0.1.0". Static string. */
+JWTGRANT_API const char *jwtgrant_version(void);
+
+/** The library version as X*1000000 + Y*1000 + Z. */
+JWTGRANT_API int32_t jwtgrant_version_number(void);
+
+/** The name of a status code, e.g. "JWTGRANT_EEXPIRED"; "JWTGRANT_UNKNOWN"
+ *  for a code this version does not know. Static string, never NULL. */
+JWTGRANT_API const char *jwtgrant_status_name(int32_t status);
+
+/** The OAuth error code a status maps to ("invalid_grant", "invalid_client",
+ *  ... RFC 6749 5.2; "invalid_token" RFC 6750; "server_error" for internal
+ *  failures). NULL for JWTGRANT_OK. Static string. */
+JWTGRANT_API const char *jwtgrant_oauth_error(int32_t status);
+
+/** Releases memory handed out by the library. NULL is a no-op. */
+JWTGRANT_API void jwtgrant_free(void *ptr);
+
+/* ------------------------------------------------------------------------
+ * Server context
+ * ---------------------------------------------------------------------- */
+
+/**
+ * Creates an authorization server.
+ *
+ * @param[out] out          receives the new context (NULL on failure);
+ *                          release it with jwtgrant_ctx_free().
+ * @param config_json       configuration (see API.md / README): every field
+ *                          optional; NULL or "{}" gives embedded defaults.
+ *                          Unknown fields and wrong types are JWTGRANT_EINVAL.
+ * @param[out] error_out    optional; message on failure (free with jwtgrant_free).
+ * @return JWTGRANT_OK, JWTGRANT_EINVAL, JWTGRANT_EKEY (bad signing_key),
+ *         JWTGRANT_ESTORE.
+ */
+JWTGRANT_API int32_t jwtgrant_ctx_new(jwtgrant_ctx **out, const char *config_json,
+                                      char **error_out);
+
+/** Destroys a context and everything it owns. NULL is a no-op. Must not be
+ *  called while another thread uses the context. */
+JWTGRANT_API void jwtgrant_ctx_free(jwtgrant_ctx *ctx);
+
+/**
+ * Fixes the clock of a context (for tests and replays): from now on the
+ * context judges exp, nbf and iat, and stamps issued tokens, as if the time
+ * were `unix_time` seconds since the epoch. 0 returns to the system clock.
+ * Thread-safe. Added beyond API.md.
+ *
+ * @return JWTGRANT_OK or JWTGRANT_EINVAL (NULL ctx, negative time).
+ */
+JWTGRANT_API int32_t jwtgrant_ctx_set_time(jwtgrant_ctx *ctx, int64_t unix_time,
+                                           char **error_out);
+
+/* ------------------------------------------------------------------------
+ * Trusted token issuers
+ * ---------------------------------------------------------------------- */
+
+/**
+ * Registers a trusted token issuer.
+ *
+ * @param issuer_json  {"name", "issuer", "alias"?, and exactly one of
+ *                     "certificate" (PEM, one or several, or DER as base64),
+ *                     "jwks_uri", "jwks" (inline JWKS document)}.
+ *                     Key material is validated now: unparsable keys, RSA
+ *                     under 2048 bits and unsupported curves are refused.
+ * @return JWTGRANT_OK, JWTGRANT_EINVAL, JWTGRANT_EEXISTS (name or issuer
+ *         value taken), JWTGRANT_EKEY.
+ */
+JWTGRANT_API int32_t jwtgrant_register_issuer(jwtgrant_ctx *ctx, const char *issuer_json,
+                                              char **error_out);
+
+/** Removes the trusted token issuer called `name`. Its assertions are
+ *  rejected from the moment this returns.
+ *  @return JWTGRANT_OK, JWTGRANT_EINVAL, JWTGRANT_ENOTFOUND. */
+JWTGRANT_API int32_t jwtgrant_remove_issuer(jwtgrant_ctx *ctx, const char *name,
+                                            char **error_out);
+
+/**
+ * Lists the trusted token issuers as a JSON array of objects: name, issuer,
+ * alias, key source ("certificate", "jwks", "jwks_uri") and key ids.
+ *
+ * @param[out] issuers_json_out  new string, free with jwtgrant_free.
+ */
+JWTGRANT_API int32_t jwtgrant_list_issuers(jwtgrant_ctx *ctx, char **issuers_json_out,
+                                           char **error_out);
+
+/* ------------------------------------------------------------------------
+ * Applications (OAuth clients)
+ * ---------------------------------------------------------------------- */
+
+/**
+ * Registers an application.
+ *
+ * @param client_json  {"client_id", "client_secret"?, "grant_types"?,
+ *                     "scopes"?}. The secret is kept only as a salted hash.
+ *                     The exchange is allowed only when grant_types contains
+ *                     "urn:ietf:params:oauth:grant-type:jwt-bearer".
+ * @return JWTGRANT_OK, JWTGRANT_EINVAL, JWTGRANT_EEXISTS.
+ */
+JWTGRANT_API int32_t jwtgrant_register_client(jwtgrant_ctx *ctx, const char *client_json,
+                                              char **error_out);
+
+/* ------------------------------------------------------------------------
+ * Assertions and the token endpoint
+ * ---------------------------------------------------------------------- */
+
+/**
+ * Validates a JWT bearer assertion as the token endpoint would (signature,
+ * iss, sub, aud, exp, nbf, iat, replay), without consuming its jti.
+ *
+ * @param assertion             the compact JWS.
+ * @param[out] claims_json_out  on success the verified claims as a JSON
+ *                              object plus "_issuer_name" (the trusted
+ *                              issuer that matched); new string, free with
+ *                              jwtgrant_free. NULL on failure.
+ * @return JWTGRANT_OK or the status of the first rule that failed
+ *         (JWTGRANT_EMALFORMED ... JWTGRANT_EKEY_SOURCE).
+ */
+JWTGRANT_API int32_t jwtgrant_verify_assertion(jwtgrant_ctx *ctx, const char *assertion,
+                                               char **claims_json_out, char **error_out);
+
+/**
+ * The token endpoint (POST /oauth2/token).
+ *
+ * @param authorization      the raw Authorization header value, or NULL.
+ * @param form_body          the raw application/x-www-form-urlencoded body.
+ * @param[out] http_status_out    always set: 200, 400, 401 (or 500).
+ * @param[out] response_json_out  always set (unless NULL): the JSON body to
+ *                                send, RFC 6749 5.1 or 5.2; new string, free
+ *                                with jwtgrant_free.
+ * The host sends the body with Content-Type: application/json,
+ * Cache-Control: no-store and Pragma: no-cache, and with a 401 also
+ * WWW-Authenticate: Basic.
+ * @return JWTGRANT_OK or the status code of the failure.
+ */
+JWTGRANT_API int32_t jwtgrant_exchange_token(jwtgrant_ctx *ctx, const char *authorization,
+                                             const char *form_body, int32_t *http_status_out,
+                                             char **response_json_out);
+
+/* ------------------------------------------------------------------------
+ * Access tokens this server issues (for resource servers)
+ * ---------------------------------------------------------------------- */
+
+/** The public keys of the access tokens this server issues, as a JWKS
+ *  document (no private members).
+ *  @param[out] jwks_json_out  new string, free with jwtgrant_free. */
+JWTGRANT_API int32_t jwtgrant_jwks(jwtgrant_ctx *ctx, char **jwks_json_out, char **error_out);
+
+/** Validates an access token issued by this server (signature, typ at+jwt,
+ *  iss, exp) and returns its claims.
+ *  @param[out] claims_json_out  new string, free with jwtgrant_free.
+ *  @return JWTGRANT_OK, JWTGRANT_EINVAL, JWTGRANT_EINVALID_TOKEN. */
+JWTGRANT_API int32_t jwtgrant_verify_access_token(jwtgrant_ctx *ctx, const char *token,
+                                                  char **claims_json_out, char **error_out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* JWTGRANT_H */
