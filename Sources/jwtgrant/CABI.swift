@@ -5,6 +5,7 @@
 import Glibc
 #endif
 import JWTGrantCore
+import CJansson
 
 typealias CStringOut = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
 
@@ -66,4 +67,33 @@ func requiredString(_ p: UnsafePointer<CChar>?, _ name: String) throws(JWTGrantE
 func requiredOut<T>(_ p: UnsafeMutablePointer<T>?, _ name: String) throws(JWTGrantError) -> UnsafeMutablePointer<T> {
     guard let p else { throw JWTGrantError(.invalidArgument, "\(name) is NULL") }
     return p
+}
+
+/// The bytes of a C string argument without copying. Reads at most
+/// `limit + 1` bytes, so a huge input is refused without scanning it all.
+@inline(__always)
+func boundedBytes(_ p: UnsafePointer<CChar>?, _ name: String, limit: Int) throws(JWTGrantError) -> UnsafeRawBufferPointer {
+    guard let p else { throw JWTGrantError(.invalidArgument, "\(name) is NULL") }
+    let n = strnlen(p, limit + 1)
+    guard n <= limit else { throw JWTGrantError(.malformed, "\(name) is larger than \(limit) bytes") }
+    return UnsafeRawBufferPointer(start: p, count: n)
+}
+
+/// Serializes `value` compactly into memory from malloc (what jwtgrant_free
+/// releases), independent of any allocator the host set for jansson.
+func jsonCString(_ value: JSONValue) throws(JWTGrantError) -> UnsafeMutablePointer<CChar> {
+    let result = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 4096) { stack -> UnsafeMutablePointer<CChar>? in
+        let size = json_dumpb(value.raw, stack.baseAddress, stack.count, JSON_COMPACT_FLAGS)
+        guard size > 0, let out = malloc(size + 1)?.assumingMemoryBound(to: CChar.self) else { return nil }
+        if size <= stack.count {
+            memcpy(out, stack.baseAddress!, size)
+        } else if json_dumpb(value.raw, out, size, JSON_COMPACT_FLAGS) != size {
+            free(out)
+            return nil
+        }
+        out[size] = 0
+        return out
+    }
+    guard let result else { throw JWTGrantError(.outOfMemory, "cannot serialize the JSON result") }
+    return result
 }

@@ -21,14 +21,14 @@ public final class ReadWriteLock: @unchecked Sendable {
     }
 
     @inline(__always)
-    public func withReadLock<T>(_ body: () throws -> T) rethrows -> T {
+    public func withReadLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         pthread_rwlock_rdlock(lock)
         defer { pthread_rwlock_unlock(lock) }
         return try body()
     }
 
     @inline(__always)
-    public func withWriteLock<T>(_ body: () throws -> T) rethrows -> T {
+    public func withWriteLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         pthread_rwlock_wrlock(lock)
         defer { pthread_rwlock_unlock(lock) }
         return try body()

@@ -1,0 +1,105 @@
+/// The configuration of one authorization server (`jwtgrant_ctx_new`).
+/// Field names follow WSO2 Identity Server's deployment.toml; every field is
+/// optional and the defaults are the product's.
+public struct ServerConfig: Sendable {
+    /// This server's issuer: the `iss` of the tokens it issues and an accepted
+    /// `aud` of assertions.
+    public var issuer = "https://localhost:9443/oauth2/token"
+    /// Another accepted `aud` value.
+    public var tokenEndpoint: String?
+    /// Seconds of leeway on exp, nbf and iat.
+    public var clockSkew: Int64 = 0
+    /// `[oauth.jwks_endpoint]`.
+    public var jwksEndpoint = JWKSEndpointConfig()
+    /// `[oauth.grant_type.jwt]`: reject assertions whose iat is older than the period.
+    public var enableIatValidation = true
+    /// Minutes.
+    public var iatValidityPeriod: Int64 = 30
+    /// Reject a replayed jti.
+    public var enableJWTCache = true
+    /// Seconds.
+    public var accessTokenLifetime: Int64 = 3600
+    /// PEM private key for issued tokens; generated at start when nil.
+    public var accessTokenSigningKey: String?
+    /// "ES256" (default), "RS256" or "EdDSA": the algorithm of issued tokens.
+    public var accessTokenAlgorithm = "ES256"
+    /// `memory` (only one implemented so far).
+    public var store = "memory"
+    /// Largest assertion accepted, in bytes.
+    public var maxAssertionBytes = 32 * 1024
+
+    public init() {}
+
+    /// Parses `config_json`; nil or "{}" gives the defaults.
+    public init(json: String?) throws(JWTGrantError) {
+        self.init()
+        guard let json else { return }
+        var r = try StrictObjectReader(JSONValue.parse(json, what: "config_json"))
+        if let v = try r.string("issuer") { issuer = v }
+        tokenEndpoint = try r.string("token_endpoint")
+        if let v = try r.integer("clock_skew", in: 0...86_400) { clockSkew = v }
+        if var j = try r.object("jwks_endpoint") {
+            try jwksEndpoint.read(&j)
+            try j.finish()
+        }
+        if var g = try r.object("grant_type") {
+            if var jwt = try g.object("jwt") {
+                if let v = try jwt.bool("enable_iat_validation") { enableIatValidation = v }
+                if let v = try jwt.integer("iat_validity_period", in: 1...525_600) { iatValidityPeriod = v }
+                if let v = try jwt.bool("enable_jwt_cache") { enableJWTCache = v }
+                try jwt.finish()
+            }
+            try g.finish()
+        }
+        if var a = try r.object("access_token") {
+            if let v = try a.integer("lifetime", in: 1...31_536_000) { accessTokenLifetime = v }
+            accessTokenSigningKey = try a.string("signing_key")
+            if let v = try a.string("algorithm") {
+                guard ["ES256", "RS256", "EdDSA"].contains(v) else {
+                    throw JWTGrantError(.invalidArgument, "access_token.algorithm must be ES256, RS256 or EdDSA")
+                }
+                accessTokenAlgorithm = v
+            }
+            try a.finish()
+        }
+        if let v = try r.string("store") {
+            guard v == "memory" else {
+                throw JWTGrantError(.invalidArgument,
+                    "store \"\(v.prefix(64))\" is not available in this version: only \"memory\" is implemented")
+            }
+            store = v
+        }
+        if let v = try r.integer("max_assertion_size", in: 1024...1_048_576) { maxAssertionBytes = Int(v) }
+        try r.finish()
+    }
+}
+
+/// `jwks_endpoint.*`: how JWKS endpoints of trusted issuers are fetched and cached.
+public struct JWKSEndpointConfig: Sendable {
+    public var connectionTimeoutMs: Int64 = 1000
+    public var readTimeoutMs: Int64 = 1000
+    public var sizeLimitBytes: Int64 = 51_200
+    public var caFile: String?
+    public var minCacheTTL: Int64 = 60
+    public var maxCacheTTL: Int64 = 86_400
+    public var defaultCacheTTL: Int64 = 600
+    public var unknownKidCooldown: Int64 = 30
+    public var staleIfError: Int64 = 86_400
+
+    public init() {}
+
+    mutating func read(_ r: inout StrictObjectReader) throws(JWTGrantError) {
+        if let v = try r.integer("connection_timeout", in: 1...600_000) { connectionTimeoutMs = v }
+        if let v = try r.integer("read_timeout", in: 1...600_000) { readTimeoutMs = v }
+        if let v = try r.integer("size_limit_bytes", in: 256...16_777_216) { sizeLimitBytes = v }
+        caFile = try r.string("ca_file")
+        if let v = try r.integer("min_cache_ttl", in: 0...31_536_000) { minCacheTTL = v }
+        if let v = try r.integer("max_cache_ttl", in: 0...31_536_000) { maxCacheTTL = v }
+        if let v = try r.integer("default_cache_ttl", in: 0...31_536_000) { defaultCacheTTL = v }
+        if let v = try r.integer("unknown_kid_cooldown", in: 0...86_400) { unknownKidCooldown = v }
+        if let v = try r.integer("stale_if_error", in: 0...31_536_000) { staleIfError = v }
+        guard minCacheTTL <= maxCacheTTL else {
+            throw JWTGrantError(.invalidArgument, "jwks_endpoint.min_cache_ttl must not exceed max_cache_ttl")
+        }
+    }
+}

@@ -1,0 +1,59 @@
+/// The trusted token issuers of one server, by name and by `iss`. Reads
+/// (every verification) take a shared lock for a dictionary lookup;
+/// registration and removal take it exclusively. A verification that found
+/// an issuer keeps using that object even if it is removed meanwhile; the
+/// next lookup no longer finds it.
+public final class IssuerRegistry: @unchecked Sendable {
+    private let lock = ReadWriteLock()
+    private var byName: [String: TrustedIssuer] = [:]
+    private var byIssuer: [String: TrustedIssuer] = [:]
+
+    public init() {}
+
+    public func add(_ issuer: TrustedIssuer) throws(JWTGrantError) {
+        try lock.withWriteLock { () throws(JWTGrantError) in
+            if byName[issuer.name] != nil {
+                throw JWTGrantError(.alreadyExists, "a trusted issuer named \"\(issuer.name.prefix(128))\" exists")
+            }
+            if byIssuer[issuer.issuer] != nil {
+                throw JWTGrantError(.alreadyExists, "a trusted issuer with that issuer value exists")
+            }
+            byName[issuer.name] = issuer
+            byIssuer[issuer.issuer] = issuer
+        }
+    }
+
+    @discardableResult
+    public func remove(name: String) throws(JWTGrantError) -> TrustedIssuer {
+        let removed = lock.withWriteLock { () -> TrustedIssuer? in
+            guard let i = byName.removeValue(forKey: name) else { return nil }
+            byIssuer.removeValue(forKey: i.issuer)
+            return i
+        }
+        guard let removed else {
+            throw JWTGrantError(.notFound, "no trusted issuer named \"\(name.prefix(128))\"")
+        }
+        removed.keySource.close()
+        return removed
+    }
+
+    /// The issuer whose `iss` value is exactly `iss`.
+    @inline(__always)
+    public func lookup(iss: String) -> TrustedIssuer? {
+        lock.withReadLock { byIssuer[iss] }
+    }
+
+    public func lookup(name: String) -> TrustedIssuer? {
+        lock.withReadLock { byName[name] }
+    }
+
+    /// All issuers, sorted by name.
+    public func all() -> [TrustedIssuer] {
+        lock.withReadLock { byName.values.sorted { $0.name < $1.name } }
+    }
+
+    /// Stops every key source (server shutdown).
+    public func closeAll() {
+        for i in all() { i.keySource.close() }
+    }
+}

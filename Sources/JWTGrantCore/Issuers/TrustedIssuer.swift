@@ -1,0 +1,32 @@
+/// A third-party identity provider whose assertions this server accepts
+/// ("Trusted Token Issuer" in WSO2 Identity Server).
+public final class TrustedIssuer: Sendable {
+    /// Unique name.
+    public let name: String
+    /// The exact `iss` value of its assertions.
+    public let issuer: String
+    /// Another accepted `aud` value for its assertions.
+    public let alias: String?
+    public let keySource: any KeySource
+
+    public init(name: String, issuer: String, alias: String?, keySource: any KeySource) {
+        self.name = name
+        self.issuer = issuer
+        self.alias = alias
+        self.keySource = keySource
+    }
+
+    /// The public description for `jwtgrant_list_issuers` (no key material).
+    public func listingJSON() -> JSONValue {
+        let o = JSONValue.object()
+        o.set("name", .string(name))
+        o.set("issuer", .string(issuer))
+        o.set("alias", alias.map { .string($0) } ?? JSONValue(taking: json_null()))
+        o.set("key_source", .string(keySource.kind))
+        let status = keySource.statusJSON()
+        for key in status.keys { if let v = status[key] { o.set(key, v) } }
+        return o
+    }
+}
+
+import CJansson

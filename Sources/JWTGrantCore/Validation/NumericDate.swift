@@ -1,0 +1,18 @@
+/// RFC 7519 NumericDate claims (exp, nbf, iat): a JSON number, integer or
+/// fraction, of seconds since the epoch. Strings, booleans, negative,
+/// non-finite and absurd values (past the year 9999) are refused.
+enum NumericDate {
+    static let latest: Double = 253_402_300_799
+
+    /// The claim's value; nil when absent; `.claim` when present but not a sane NumericDate.
+    static func read(_ claims: JSONValue, _ name: String) throws(JWTGrantError) -> Double? {
+        guard let v = claims[name] else { return nil }
+        guard let d = v.numberValue else {
+            throw JWTGrantError(.claim, "claim \(name) must be a NumericDate (a JSON number)")
+        }
+        guard d.isFinite, d >= 0, d <= latest else {
+            throw JWTGrantError(.claim, "claim \(name) is out of range for a NumericDate")
+        }
+        return d
+    }
+}
