@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The built library as the contract says: only jwtgrant_* symbols exported,
+# exactly the functions the header declares; SONAME libjwtgrant.so.1; no
+# Swift runtime needed; stripped size at most 8 MiB. Prints
+# "N passed, N failed" and exits non-zero on a failure.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+lib=${1:-.build/release/libjwtgrant.so}
+pass=0; fail=0
+ok()  { pass=$((pass+1)); }
+bad() { fail=$((fail+1)); echo "FAIL: $*" >&2; }
+
+exported=$(nm -D --defined-only "$lib" | awk '{print $3}' | sed 's/@.*//' | sort -u)
+declared=$(grep -oE '\bjwtgrant_[a-z0-9_]+[[:space:]]*\(' include/jwtgrant.h | sed 's/[[:space:](]//g' | sort -u)
+stray=$(echo "$exported" | grep -v '^jwtgrant_' || true)
+[ -z "$stray" ] && ok || bad "symbols beyond jwtgrant_*: $(echo $stray | head -c 300)"
+[ "$(echo "$exported")" = "$(echo "$declared")" ] && ok || bad "exported != declared:
+$(diff <(echo "$exported") <(echo "$declared"))"
+readelf -d "$lib" | grep -q 'SONAME.*\[libjwtgrant.so.1\]' && ok || bad "SONAME is not libjwtgrant.so.1"
+if ldd "$lib" | grep -qi swift; then bad "links a Swift runtime: $(ldd "$lib" | grep -i swift)"; else ok; fi
+if ldd "$lib" | grep -q 'not found'; then bad "unresolved dependency"; else ok; fi
+tmp=$(mktemp); strip --strip-unneeded -o "$tmp" "$lib"
+size=$(stat -c %s "$tmp"); rm -f "$tmp"
+[ "$size" -le $((8 * 1024 * 1024)) ] && ok || bad "stripped size $size > 8 MiB"
+echo "stripped size: $size bytes; exported functions: $(echo "$exported" | wc -l)"
+echo "check_library: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
