@@ -14,6 +14,7 @@
  * Build: cc -O2 bench_abi.c $(pkg-config --cflags --libs jwtgrant libcrypto) -o bench_abi
  * Usage: bench_abi [rounds] [iterations-per-round]
  */
+#define _POSIX_C_SOURCE 200809L
 #include <jwtgrant.h>
 
 #include <openssl/core_names.h>
