@@ -1,0 +1,73 @@
+import XCTest
+@testable import JWTGrantCore
+
+final class ServerConfigTests: XCTestCase {
+    func testDefaultsAreTheProducts() throws {
+        for json in [nil, "{}"] as [String?] {
+            let c = try ServerConfig(json: json)
+            XCTAssertEqual(c.issuer, "https://localhost:9443/oauth2/token")
+            XCTAssertNil(c.tokenEndpoint)
+            XCTAssertEqual(c.clockSkew, 0)
+            XCTAssertEqual(c.jwksEndpoint.connectionTimeoutMs, 1000)
+            XCTAssertEqual(c.jwksEndpoint.readTimeoutMs, 1000)
+            XCTAssertEqual(c.jwksEndpoint.sizeLimitBytes, 51200)
+            XCTAssertTrue(c.enableIatValidation)
+            XCTAssertEqual(c.iatValidityPeriod, 30)
+            XCTAssertTrue(c.enableJWTCache)
+            XCTAssertEqual(c.accessTokenLifetime, 3600)
+            XCTAssertNil(c.accessTokenSigningKey)
+            XCTAssertEqual(c.store, "memory")
+        }
+    }
+
+    func testEveryFieldIsRead() throws {
+        let c = try ServerConfig(json: """
+        {"issuer":"https://as.example.com","token_endpoint":"https://as.example.com/oauth2/token",
+         "clock_skew":30,
+         "jwks_endpoint":{"connection_timeout":200,"read_timeout":300,"size_limit_bytes":4096},
+         "grant_type":{"jwt":{"enable_iat_validation":false,"iat_validity_period":5,"enable_jwt_cache":false}},
+         "access_token":{"lifetime":60,"algorithm":"EdDSA"},
+         "store":"memory"}
+        """)
+        XCTAssertEqual(c.issuer, "https://as.example.com")
+        XCTAssertEqual(c.tokenEndpoint, "https://as.example.com/oauth2/token")
+        XCTAssertEqual(c.clockSkew, 30)
+        XCTAssertEqual(c.jwksEndpoint.connectionTimeoutMs, 200)
+        XCTAssertEqual(c.jwksEndpoint.readTimeoutMs, 300)
+        XCTAssertEqual(c.jwksEndpoint.sizeLimitBytes, 4096)
+        XCTAssertFalse(c.enableIatValidation)
+        XCTAssertEqual(c.iatValidityPeriod, 5)
+        XCTAssertFalse(c.enableJWTCache)
+        XCTAssertEqual(c.accessTokenLifetime, 60)
+        XCTAssertEqual(c.accessTokenAlgorithm, "EdDSA")
+    }
+
+    func testUnknownFieldsAndWrongTypesNameTheField() {
+        let cases: [(String, String)] = [
+            (#"{"isuser":"x"}"#, "isuser"),
+            (#"{"grant_type":{"jwt":{"enable_iat_validaton":true}}}"#, "grant_type.jwt.enable_iat_validaton"),
+            (#"{"jwks_endpoint":{"read_timeout":"1000"}}"#, "jwks_endpoint.read_timeout"),
+            (#"{"clock_skew":1.5}"#, "clock_skew"),
+            (#"{"clock_skew":-1}"#, "clock_skew"),
+            (#"{"grant_type":{"jwt":{"enable_jwt_cache":"yes"}}}"#, "grant_type.jwt.enable_jwt_cache"),
+            (#"{"issuer":""}"#, "issuer"),
+            (#"{"access_token":{"algorithm":"HS256"}}"#, "access_token.algorithm"),
+            (#"{"store":"sqlite:/tmp/x.db"}"#, "store"),
+        ]
+        for (json, field) in cases {
+            XCTAssertThrowsError(try ServerConfig(json: json), json) { error in
+                let e = error as? JWTGrantError
+                XCTAssertEqual(e?.code, .invalidArgument, json)
+                XCTAssertTrue(e?.reason.contains(field) ?? false, "\(json): \(e?.reason ?? "")")
+            }
+        }
+    }
+
+    func testMalformedJSONIsRefused() {
+        for json in ["", "not json", "[]", "{\"a\":1,\"a\":2}", "{} trailing", "null"] {
+            XCTAssertThrowsError(try ServerConfig(json: json), json) { error in
+                XCTAssertEqual((error as? JWTGrantError)?.code, .invalidArgument)
+            }
+        }
+    }
+}
