@@ -119,6 +119,12 @@ extension VerificationKey {
                                notBefore: notBefore, notAfter: notAfter, fingerprint: fingerprint)
     }
 
+    /// Frees the prepared contexts and the key (from deinit).
+    func releaseOpenSSL() {
+        for case let ctx? in prepared { EVP_MD_CTX_free(ctx) }
+        EVP_PKEY_free(pkey)
+    }
+
     static func messageDigest(_ alg: JWSAlgorithm) -> OpaquePointer? {
         switch alg.hashLength {
         case 32: return EVP_sha256()

@@ -1,5 +1,3 @@
-import COpenSSL
-
 /// A public key parsed, checked and prepared once; `verify` does only the
 /// signature work. The key type fixes which algorithms it may verify:
 /// RSA (>= 2048 bits) RS* and PS*, EC exactly the ES* of its curve, OKP
@@ -53,10 +51,7 @@ public final class VerificationKey: @unchecked Sendable {
         self.fingerprint = fingerprint
     }
 
-    deinit {
-        for case let ctx? in prepared { EVP_MD_CTX_free(ctx) }
-        EVP_PKEY_free(pkey)
-    }
+    deinit { releaseOpenSSL() }
 
     /// Whether this key may verify `alg`: key type, size and curve binding
     /// plus the JWK "alg" restriction.
