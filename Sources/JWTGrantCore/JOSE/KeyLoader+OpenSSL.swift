@@ -9,6 +9,13 @@ import Musl
 /// OSSL_KEYMGMT_SELECT_PUBLIC_KEY), a macro expression Swift does not import.
 private let selectPublicKey: Int32 = 0x84 | 0x02
 
+/// OSSL_PARAM_BLD keeps the key and string pointers it is given until
+/// OSSL_PARAM_BLD_to_param, so they must outlive the push call: static text.
+@inline(__always)
+private func cString(_ s: StaticString) -> UnsafePointer<CChar> {
+    UnsafeRawPointer(s.utf8Start).assumingMemoryBound(to: CChar.self)
+}
+
 extension KeyLoader {
     /// DER of a certificate or an SPKI, whichever it parses as completely.
     static func loadDERDetecting(_ der: [UInt8]) throws(JWTGrantError) -> VerificationKey {
@@ -81,7 +88,8 @@ extension KeyLoader {
         defer { BN_free(nb) }
         guard let eb = BN_bin2bn(e, Int32(e.count), nil) else { throw JWTGrantError(.outOfMemory, "BN_bin2bn") }
         defer { BN_free(eb) }
-        guard OSSL_PARAM_BLD_push_BN(bld, "n", nb) == 1, OSSL_PARAM_BLD_push_BN(bld, "e", eb) == 1 else {
+        guard OSSL_PARAM_BLD_push_BN(bld, cString("n"), nb) == 1,
+              OSSL_PARAM_BLD_push_BN(bld, cString("e"), eb) == 1 else {
             throw JWTGrantError(.outOfMemory, "OSSL_PARAM_BLD_push_BN")
         }
         return try fromData(type: "RSA", bld)
@@ -92,16 +100,26 @@ extension KeyLoader {
         guard let bld = OSSL_PARAM_BLD_new() else { throw JWTGrantError(.outOfMemory, "OSSL_PARAM_BLD_new") }
         defer { OSSL_PARAM_BLD_free(bld) }
         let point: [UInt8] = [0x04] + x + y
-        let ok = point.withUnsafeBytes { p in
-            OSSL_PARAM_BLD_push_utf8_string(bld, "group", curve.openSSLName, 0) == 1
-                && OSSL_PARAM_BLD_push_octet_string(bld, "pub", p.baseAddress, p.count) == 1
+        let group: StaticString
+        switch curve {
+        case .p256: group = "prime256v1"
+        case .p384: group = "secp384r1"
+        case .p521: group = "secp521r1"
         }
-        guard ok else { throw JWTGrantError(.outOfMemory, "OSSL_PARAM_BLD_push") }
-        do {
-            return try fromData(type: "EC", bld)
-        } catch {
-            throw JWTGrantError(.badKey, "JWK EC point is not on \(curve.jwkName)")
-        }
+        return try point.withUnsafeBytes { p in
+            Result { () throws(JWTGrantError) -> OpaquePointer in
+                // The point buffer stays alive until fromData has built the params.
+                guard OSSL_PARAM_BLD_push_utf8_string(bld, cString("group"), cString(group), 0) == 1,
+                      OSSL_PARAM_BLD_push_octet_string(bld, cString("pub"), p.baseAddress, p.count) == 1 else {
+                    throw JWTGrantError(.outOfMemory, "OSSL_PARAM_BLD_push")
+                }
+                do {
+                    return try fromData(type: "EC", bld)
+                } catch {
+                    throw JWTGrantError(.badKey, "JWK EC point is not on \(curve.jwkName)")
+                }
+            }
+        }.get()
     }
 
     static func ed25519PublicKey(_ x: [UInt8]) throws(JWTGrantError) -> OpaquePointer {
