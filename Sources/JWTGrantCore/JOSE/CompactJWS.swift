@@ -1,0 +1,152 @@
+import CJansson
+
+/// A compact JWS (RFC 7515 section 7.1), parsed and checked (shape,
+/// base64url, JSON, header policy) but NOT verified. The header parameters
+/// jku, x5u, jwk and x5c are never used: keys come only from the trusted
+/// issuer's registration.
+public struct CompactJWS {
+    public static let defaultMaxLength = 32 * 1024
+
+    public let header: JSONValue
+    /// The claims (a JSON object). For the internal generic form
+    /// (`payloadMustBeJSON: false`) a payload that is not a JSON object is null.
+    public let payload: JSONValue
+    public let algorithm: JWSAlgorithm
+    /// The header "kid" when it is a string.
+    public let kid: String?
+    /// Token bytes [0, signingInputLength) are the JWS signing input.
+    public let signingInputLength: Int
+    public let signature: [UInt8]
+
+    /// Parses the whole compact serialization `token`. Throws:
+    ///  .malformed — over `maxLength` (checked before any work), not exactly
+    ///               3 segments (a 5-part JWE too), bad base64url, header or
+    ///               payload not a JSON object, duplicate members, invalid
+    ///               UTF-8, empty signature;
+    ///  .algorithm — alg missing, "none" in any casing, HS*, unknown;
+    ///  .header    — "crit" present (no extension is understood), "b64"
+    ///               present, non-string "kid".
+    public static func parse(_ token: UnsafeRawBufferPointer,
+                             maxLength: Int = defaultMaxLength) throws(JWTGrantError) -> CompactJWS {
+        try parse(token, maxLength: maxLength, payloadMustBeJSON: true)
+    }
+
+    /// `payloadMustBeJSON: false` admits any payload bytes (generic JWS test
+    /// vectors whose payload is not a JWT); the engine always requires JSON.
+    static func parse(_ token: UnsafeRawBufferPointer, maxLength: Int,
+                      payloadMustBeJSON: Bool) throws(JWTGrantError) -> CompactJWS {
+        let n = token.count
+        guard n <= maxLength else {
+            throw JWTGrantError(.malformed, "JWS is longer than \(maxLength) bytes")
+        }
+        // Exactly two dots.
+        var first = -1, second = -1
+        var i = 0
+        while i < n {
+            if token[i] == UInt8(ascii: ".") {
+                if first < 0 { first = i } else if second < 0 { second = i } else {
+                    throw JWTGrantError(.malformed, "JWS must have exactly 3 segments (a JWE is not accepted)")
+                }
+            }
+            i += 1
+        }
+        guard first >= 0, second >= 0 else {
+            throw JWTGrantError(.malformed, "JWS must have exactly 3 segments")
+        }
+        guard first > 0 else { throw JWTGrantError(.malformed, "JWS header segment is empty") }
+
+        guard let header = try decodeJSON(UnsafeRawBufferPointer(rebasing: token[0..<first]), what: "JWS header") else {
+            throw JWTGrantError(.malformed, "JWS header must be a JSON object")
+        }
+        let (algorithm, kid) = try checkHeader(header)
+
+        let payloadText = UnsafeRawBufferPointer(rebasing: token[(first + 1)..<second])
+        let payload: JSONValue
+        if payloadMustBeJSON {
+            guard let p = try decodeJSON(payloadText, what: "JWS payload") else {
+                throw JWTGrantError(.malformed, "JWS payload must be a JSON object")
+            }
+            payload = p
+        } else if let p = try decodeJSON(payloadText, what: "JWS payload", lenient: true) {
+            payload = p
+        } else {
+            guard Base64URL.decode(payloadText) != nil else {
+                throw JWTGrantError(.malformed, "JWS payload is not base64url")
+            }
+            payload = JSONValue(taking: json_null())
+        }
+
+        let sigText = UnsafeRawBufferPointer(rebasing: token[(second + 1)..<n])
+        guard !sigText.isEmpty else { throw JWTGrantError(.malformed, "JWS signature is empty") }
+        guard let signature = Base64URL.decode(sigText) else {
+            throw JWTGrantError(.malformed, "JWS signature is not base64url")
+        }
+        return CompactJWS(header: header, payload: payload, algorithm: algorithm, kid: kid,
+                          signingInputLength: second, signature: signature)
+    }
+
+    /// Decodes a segment and parses it as a JSON object. With `lenient`, a
+    /// segment that is base64url but not a JSON object gives nil; otherwise
+    /// that is a .malformed error naming jansson's complaint.
+    private static func decodeJSON(_ text: UnsafeRawBufferPointer, what: String,
+                                   lenient: Bool = false) throws(JWTGrantError) -> JSONValue? {
+        guard let length = Base64URL.decodedLength(text.count) else {
+            throw JWTGrantError(.malformed, "\(what) is not base64url")
+        }
+        return try withUnsafeTemporaryAllocation(byteCount: max(length, 1), alignment: 1) {
+            buf throws(JWTGrantError) -> JSONValue? in
+            guard Base64URL.decode(text, into: buf) else {
+                throw JWTGrantError(.malformed, "\(what) is not base64url")
+            }
+            var err = json_error_t()
+            let flags = Int(JSON_REJECT_DUPLICATES)
+            guard let base = buf.baseAddress, length > 0,
+                  let v = json_loadb(base.assumingMemoryBound(to: CChar.self), length, flags, &err) else {
+                if lenient { return nil }
+                let text = withUnsafeBytes(of: err.text) { b -> String in
+                    let u = b.bindMemory(to: UInt8.self)
+                    let end = u.firstIndex(of: 0) ?? u.count
+                    return String(decoding: UnsafeBufferPointer(rebasing: u[0..<end]), as: UTF8.self)
+                }
+                throw JWTGrantError(.malformed, "\(what) is not valid JSON: \(length == 0 ? "empty" : text)")
+            }
+            let value = JSONValue(taking: v)
+            if !value.isObject {
+                if lenient { return nil }
+                throw JWTGrantError(.malformed, "\(what) must be a JSON object")
+            }
+            return value
+        }
+    }
+
+    /// The header policy: alg, crit, b64, kid.
+    private static func checkHeader(_ header: JSONValue) throws(JWTGrantError) -> (JWSAlgorithm, String?) {
+        guard let algValue = header["alg"] else { throw JWTGrantError(.algorithm, "JWS header has no \"alg\"") }
+        let parsed: JWSAlgorithm?? = algValue.withStringBytes { bytes -> JWSAlgorithm? in
+            JWSAlgorithm(bytes: bytes)
+        }
+        guard let maybe = parsed else { throw JWTGrantError(.algorithm, "JWS \"alg\" must be a string") }
+        guard let algorithm = maybe else {
+            let name = algValue.stringValue ?? ""
+            if name.lowercased() == "none" {
+                throw JWTGrantError(.algorithm, "unsecured JWS (alg none) is not accepted")
+            }
+            if name.hasPrefix("HS") {
+                throw JWTGrantError(.algorithm, "HMAC (\(name.prefix(8))) is not accepted for assertions")
+            }
+            throw JWTGrantError(.algorithm, "JWS alg is not supported")
+        }
+        if header.has("crit") {
+            throw JWTGrantError(.header, "JWS \"crit\" names extensions this server does not understand")
+        }
+        if header.has("b64") {
+            throw JWTGrantError(.header, "JWS \"b64\" (RFC 7797 unencoded payload) is not accepted")
+        }
+        var kid: String? = nil
+        if let k = header["kid"] {
+            guard let s = k.stringValue else { throw JWTGrantError(.header, "JWS \"kid\" must be a string") }
+            kid = s
+        }
+        return (algorithm, kid)
+    }
+}
