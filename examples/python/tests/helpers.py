@@ -54,9 +54,13 @@ _EC_SIZE = {"ES256": 32, "ES384": 48, "ES512": 66}
 # Keys and certificates
 # --------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=None)
 def private_key(kind: str, n: int = 0):
     """A private key, cached per (kind, n): n distinguishes rotation keys."""
+    return _private_key(kind, int(n))
+
+
+@functools.lru_cache(maxsize=None)
+def _private_key(kind: str, n: int):
     if kind.startswith("rsa"):
         return rsa.generate_private_key(public_exponent=65537, key_size=int(kind[3:]))
     curves = {"p256": ec.SECP256R1, "p384": ec.SECP384R1, "p521": ec.SECP521R1,
@@ -93,9 +97,13 @@ def validity(kind: str = "valid"):
     raise ValueError(kind)
 
 
-@functools.lru_cache(maxsize=None)
 def certificate(kind: str, n: int = 0, when: str = "valid") -> x509.Certificate:
-    """A self-signed certificate for private_key(kind, n)."""
+    """A self-signed certificate for private_key(kind, n), cached."""
+    return _certificate(kind, int(n), when)
+
+
+@functools.lru_cache(maxsize=None)
+def _certificate(kind: str, n: int, when: str) -> x509.Certificate:
     key = private_key(kind, n)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"issuer-{kind}-{n}-{when}")])
     nb, na = validity(when)

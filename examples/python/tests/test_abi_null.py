@@ -81,6 +81,12 @@ def ctx(raw):
     raw.call("jwtgrant_ctx_free", c)
 
 
+def short_id(v):
+    """Readable ids for long or binary parameters."""
+    r = repr(v)
+    return r if len(r) <= 24 else f"{r[:16]}...len{len(v)}"
+
+
 def name(rc):
     return jwtgrant.status_name(rc)
 
@@ -159,7 +165,7 @@ def test_ctx_new_defaults(raw, config):
                                     '{"clock_skew":-9223372036854775809}', '{"clock_skew":"x"}',
                                     '{"store":"nosuch://x"}', "{}x",
                                     "[" * 100000 + "]" * 100000,
-                                    '{"grant_type":' * 50000 + "1" + "}" * 50000])
+                                    '{"grant_type":' * 50000 + "1" + "}" * 50000], ids=short_id)
 def test_ctx_new_malformed_config(raw, config):
     out, err = OutPtr(), OutStr(initial=SENTINEL)
     out.slot.value = SENTINEL
@@ -261,7 +267,7 @@ def test_malformed_json(raw, ctx, fn, i):
 
 
 @isolated
-@pytest.mark.parametrize("arg", ["", "nosuch", b"\xff", "A" * (1 << 20)])
+@pytest.mark.parametrize("arg", ["", "nosuch", b"\xff", "A" * (1 << 20)], ids=short_id)
 def test_remove_issuer_unknown_or_malformed(raw, ctx, arg):
     rc = raw.call("jwtgrant_remove_issuer", ctx, arg, None)
     assert name(rc) in ("JWTGRANT_ENOTFOUND", "JWTGRANT_EINVAL")
@@ -306,7 +312,7 @@ def test_verify_functions_null_arguments(raw, ctx, fn):
 @isolated
 @pytest.mark.parametrize("fn", ["jwtgrant_verify_assertion", "jwtgrant_verify_access_token"])
 @pytest.mark.parametrize("tok", ["", ".", "..", "a.b.c", b"\xff.\xfe.\xfd", "\x01\x02", "." * 100000,
-                                 "A" * (4 << 20), "eyJ.eyJ.AAAA", "e30.e30.", "e30.e30.e30.e30.e30"])
+                                 "A" * (4 << 20), "eyJ.eyJ.AAAA", "e30.e30.", "e30.e30.e30.e30.e30"], ids=short_id)
 def test_verify_functions_malformed_tokens(raw, ctx, fn, tok):
     raw.call("jwtgrant_register_issuer", ctx, issuer_json(), None)
     out, err = OutStr(initial=SENTINEL), OutStr(initial=SENTINEL)
@@ -328,9 +334,9 @@ def test_exchange_null_ctx(raw):
 
 @isolated
 @pytest.mark.parametrize("auth", [None, "", "Basic", "Basic ====", "Basic \xff", b"Basic \xff\xfe",
-                                  "Basic " + "A" * (1 << 20), "\r\n", "Basic YTpi\r\nX: y"])
+                                  "Basic " + "A" * (1 << 20), "\r\n", "Basic YTpi\r\nX: y"], ids=short_id)
 @pytest.mark.parametrize("body", [None, "", "&&&", "%", "%zz=1", b"\xff=\xfe", "a=" + "%41" * 100000,
-                                  "a&" * 100000, "=" * 1000])
+                                  "a&" * 100000, "=" * 1000], ids=short_id)
 def test_exchange_malformed_requests(raw, ctx, auth, body):
     http, out = OutInt32(), OutStr(initial=SENTINEL)
     rc = raw.call("jwtgrant_exchange_token", ctx, auth, body, http, out)

@@ -267,10 +267,19 @@ def test_key_in_the_header_is_ignored_when_the_issuer_signed(rsa_server):
 
 
 @pytest.mark.parametrize("kid", ["../../etc/passwd", "/etc/passwd", "k1/../k1", "..\\..\\boot.ini",
-                                 "k1\u0000", "K1", "k1 ", "", "%2e%2e%2fetc%2fpasswd"])
+                                 "K1", "k1 ", "", "%2e%2e%2fetc%2fpasswd", "k1%00"])
 def test_kid_naming_no_key(jwks_server, kid):
     assert jwks_server.verify_assertion(craft({"alg": "RS256", "kid": "k1"}, claims(), RSA))  # control
     assert_rejected(jwks_server, craft({"alg": "RS256", "kid": kid}, claims(), RSA), KID_UNKNOWN)
+
+
+def test_kid_with_nul_is_not_k1(jwks_server):
+    # A JSON parser may refuse \u0000 outright (EMALFORMED); it must never
+    # truncate the kid to "k1" and accept.
+    tok = craft({"alg": "RS256", "kid": "k1\u0000"}, claims(), RSA)
+    with pytest.raises(jwtgrant.JWTGrantError) as ei:
+        jwks_server.verify_assertion(tok)
+    assert ei.value.name in (KID_UNKNOWN, "JWTGRANT_EMALFORMED"), ei.value
 
 
 @pytest.mark.parametrize("header", [
