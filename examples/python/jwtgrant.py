@@ -227,10 +227,12 @@ def oauth_error(status: int) -> Optional[str]:
 class JWTGrantError(Exception):
     """A failure reported by libjwtgrant."""
 
-    def __init__(self, status: int, message: Optional[str] = None):
+    def __init__(self, status: int, message: Optional[str] = None, lib: Optional[Library] = None):
+        lib = lib or load()
         self.status = status
-        self.name = status_name(status)
-        self.oauth_error = oauth_error(status)
+        self.name = lib.jwtgrant_status_name(status).decode()
+        p = lib.jwtgrant_oauth_error(status)
+        self.oauth_error = p.decode() if p is not None else None
         self.message = message
         super().__init__(f"{self.name} ({status}): {message}")
 
@@ -278,7 +280,7 @@ class Server:
     def _check(self, rc: int, err: ctypes.c_void_p) -> None:
         message = self._lib.take_string(err)
         if rc != 0:
-            raise JWTGrantError(rc, message)
+            raise JWTGrantError(rc, message, self._lib)
 
     def _ctx(self) -> ctypes.c_void_p:
         if not self._handle.value:
@@ -417,5 +419,5 @@ class Raw:
         out = OutPtr()
         rc = self.call("jwtgrant_ctx_new", out, config, None)
         if rc != 0:
-            raise JWTGrantError(rc, "jwtgrant_ctx_new failed")
+            raise JWTGrantError(rc, "jwtgrant_ctx_new failed", self.lib)
         return out.value
