@@ -17,7 +17,7 @@ import jwt as pyjwt
 import pytest
 
 import jwtgrant
-from helpers import (ISS, SERVER_ISSUER, SUB, T0, claims, craft, issuer_json, mint, private_key,
+from helpers import (SERVER_ISSUER, SUB, T0, claims, craft, issuer_json, mint, private_key,
                      b64u)
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning")

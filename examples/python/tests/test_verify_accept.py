@@ -4,11 +4,8 @@ Every JOSE library x every algorithm x every key format, plus audience forms
 and key rotation. The clock of every server is pinned to helpers.T0.
 """
 
-import warnings
-
 import pytest
 
-import jwtgrant
 from helpers import (ALGS, ISS, JOSE_LIBS, KEY_FOR_ALG, KEY_FORMATS, SERVER_ISSUER, SUB, T0,
                      assert_rejected, claims, craft, issuer_json, key_for_alg, mint,
                      private_key, public_jwk, cert_pem)

@@ -8,13 +8,12 @@ rejection also checks that the message does not echo the token.
 import base64
 import json
 import uuid
-import warnings
 
 import pytest
 
 import jwtgrant
 from helpers import (ISS, SERVER_ISSUER, T0, assert_rejected, assert_status, cert_der_b64,
-                     cert_pem, certificate, claims, craft, issuer_json, key_for_alg, mint,
+                     cert_pem, claims, craft, issuer_json, key_for_alg, mint,
                      private_key, public_jwk, resign, sign_raw, spki_pem, b64u)
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning")
