@@ -1,0 +1,423 @@
+"""Python ctypes binding of libjwtgrant (include/jwtgrant.h).
+
+libjwtgrant is an embeddable OAuth 2.0 JWT Bearer grant (RFC 7523)
+authorization server with a plain C ABI. This module wraps every function of
+the header, with no dependency beyond the standard library.
+
+Finding the library, in order:
+
+1. the ``JWTGRANT_LIB`` environment variable (path to ``libjwtgrant.so``);
+2. ``libjwtgrant.so`` / ``libjwtgrant.so.1`` next to this module;
+3. ``ctypes.util.find_library("jwtgrant")``.
+
+Usage::
+
+    import jwtgrant
+
+    with jwtgrant.Server({"clock_skew": 30}) as server:
+        server.register_issuer({
+            "name": "partner",
+            "issuer": "https://third-party-token-issuers.io/oauth2/token",
+            "certificate": open("partner.pem").read(),
+        })
+        server.register_client({
+            "client_id": "app", "client_secret": "s3cret",
+            "grant_types": ["urn:ietf:params:oauth:grant-type:jwt-bearer"],
+        })
+        claims = server.verify_assertion(assertion)      # raises JWTGrantError
+        status, http_status, body = server.exchange_token(
+            "Basic " + base64.b64encode(b"app:s3cret").decode(),
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer"
+            "&assertion=" + assertion)
+        print(http_status, body["access_token"])
+
+Errors raise :class:`JWTGrantError` with ``.status`` (the negative C code),
+``.name`` (``"JWTGRANT_EEXPIRED"``), ``.oauth_error`` (``"invalid_grant"``)
+and ``.message`` (the library's text, which never contains the token).
+
+Memory follows the library's rule (see STYLE.md, "Python ctypes"): every
+string the library hands out is declared ``c_void_p``, copied with
+``ctypes.string_at`` and released with ``jwtgrant_free`` at once, so no
+library memory outlives a call.
+
+For tests of the C ABI itself, :class:`Raw` calls any function with any
+argument, including NULL (``None``) for inputs, outputs and the context::
+
+    raw = jwtgrant.Raw()
+    err = jwtgrant.OutStr()
+    rc = raw.call("jwtgrant_register_issuer", None, None, err)
+    assert jwtgrant.status_name(rc) == "JWTGRANT_EINVAL" and err.value
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import json
+import os
+import threading
+from typing import Any, Optional, Union
+
+__all__ = [
+    "JWTGrantError", "Library", "Server", "Raw", "OutStr", "OutPtr", "OutInt32",
+    "load", "version", "version_number", "status_name", "oauth_error",
+    "JWT_BEARER_GRANT", "STATUS_CODES",
+]
+
+JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+# The status codes of include/jwtgrant.h (append-only there, mirrored here).
+STATUS_CODES = {
+    "JWTGRANT_OK": 0,
+    "JWTGRANT_EINVAL": -1,
+    "JWTGRANT_ENOMEM": -2,
+    "JWTGRANT_EINTERNAL": -3,
+    "JWTGRANT_EEXISTS": -4,
+    "JWTGRANT_ENOTFOUND": -5,
+    "JWTGRANT_EKEY": -6,
+    "JWTGRANT_ESTORE": -7,
+    "JWTGRANT_EMALFORMED": -8,
+    "JWTGRANT_EALGORITHM": -9,
+    "JWTGRANT_EHEADER": -10,
+    "JWTGRANT_EUNTRUSTED_ISSUER": -11,
+    "JWTGRANT_EKEY_NOT_FOUND": -12,
+    "JWTGRANT_ESIGNATURE": -13,
+    "JWTGRANT_EEXPIRED": -14,
+    "JWTGRANT_ENOT_YET_VALID": -15,
+    "JWTGRANT_EIAT_TOO_OLD": -16,
+    "JWTGRANT_EIAT_FUTURE": -17,
+    "JWTGRANT_EAUDIENCE": -18,
+    "JWTGRANT_ECLAIM": -19,
+    "JWTGRANT_EREPLAY": -20,
+    "JWTGRANT_EKEY_SOURCE": -21,
+    "JWTGRANT_EINVALID_REQUEST": -22,
+    "JWTGRANT_EINVALID_CLIENT": -23,
+    "JWTGRANT_EUNAUTHORIZED_CLIENT": -24,
+    "JWTGRANT_EUNSUPPORTED_GRANT": -25,
+    "JWTGRANT_EINVALID_SCOPE": -26,
+    "JWTGRANT_EINVALID_TOKEN": -27,
+}
+# Module constants OK, EINVAL, ... as in C without the prefix.
+globals().update({k[len("JWTGRANT_"):]: v for k, v in STATUS_CODES.items()})
+__all__ += [k[len("JWTGRANT_"):] for k in STATUS_CODES]
+
+_c_char_pp = ctypes.POINTER(ctypes.c_void_p)   # char ** (read as void *)
+_ctx_pp = ctypes.POINTER(ctypes.c_void_p)      # jwtgrant_ctx **
+
+# Every function of include/jwtgrant.h: name -> (restype, argtypes).
+_PROTOTYPES = {
+    "jwtgrant_version": (ctypes.c_char_p, []),          # static
+    "jwtgrant_version_number": (ctypes.c_int32, []),
+    "jwtgrant_status_name": (ctypes.c_char_p, [ctypes.c_int32]),   # static
+    "jwtgrant_oauth_error": (ctypes.c_char_p, [ctypes.c_int32]),   # static
+    "jwtgrant_free": (None, [ctypes.c_void_p]),
+    "jwtgrant_ctx_new": (ctypes.c_int32, [_ctx_pp, ctypes.c_char_p, _c_char_pp]),
+    "jwtgrant_ctx_free": (None, [ctypes.c_void_p]),
+    "jwtgrant_ctx_set_time": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_int64, _c_char_pp]),
+    "jwtgrant_register_issuer": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_char_p, _c_char_pp]),
+    "jwtgrant_remove_issuer": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_char_p, _c_char_pp]),
+    "jwtgrant_list_issuers": (ctypes.c_int32, [ctypes.c_void_p, _c_char_pp, _c_char_pp]),
+    "jwtgrant_register_client": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_char_p, _c_char_pp]),
+    "jwtgrant_verify_assertion": (ctypes.c_int32,
+                                  [ctypes.c_void_p, ctypes.c_char_p, _c_char_pp, _c_char_pp]),
+    "jwtgrant_exchange_token": (ctypes.c_int32,
+                                [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p,
+                                 ctypes.POINTER(ctypes.c_int32), _c_char_pp]),
+    "jwtgrant_jwks": (ctypes.c_int32, [ctypes.c_void_p, _c_char_pp, _c_char_pp]),
+    "jwtgrant_verify_access_token": (ctypes.c_int32,
+                                     [ctypes.c_void_p, ctypes.c_char_p, _c_char_pp, _c_char_pp]),
+}
+
+
+def _candidates() -> list:
+    env = os.environ.get("JWTGRANT_LIB")
+    if env:
+        return [env]
+    here = os.path.dirname(os.path.abspath(__file__))
+    found = [os.path.join(here, n) for n in ("libjwtgrant.so", "libjwtgrant.so.1")
+             if os.path.exists(os.path.join(here, n))]
+    name = ctypes.util.find_library("jwtgrant")
+    if name:
+        found.append(name)
+    return found
+
+
+class Library:
+    """The loaded shared library with every prototype declared.
+
+    A function the loaded build does not export raises
+    :class:`NotImplementedError` when called, not at load time, so a partial
+    build still serves the functions it has.
+    """
+
+    def __init__(self, path: Optional[str] = None):
+        paths = [path] if path else _candidates()
+        if not paths:
+            raise OSError("libjwtgrant not found: set JWTGRANT_LIB to the path of libjwtgrant.so")
+        errors = []
+        for p in paths:
+            try:
+                self.cdll = ctypes.CDLL(p)
+                self.path = p
+                break
+            except OSError as e:
+                errors.append(f"{p}: {e}")
+        else:
+            raise OSError("cannot load libjwtgrant: " + "; ".join(errors))
+        self.missing = []
+        for name, (restype, argtypes) in _PROTOTYPES.items():
+            try:
+                fn = getattr(self.cdll, name)
+            except AttributeError:
+                self.missing.append(name)
+                continue
+            fn.restype = restype
+            fn.argtypes = argtypes
+            setattr(self, name, fn)
+
+    def __getattr__(self, name: str):
+        # Only reached for names not set in __init__.
+        if name in _PROTOTYPES:
+            raise NotImplementedError(f"{self.__dict__.get('path')} does not export {name}")
+        raise AttributeError(name)
+
+    def take_string(self, p: ctypes.c_void_p) -> Optional[str]:
+        """Copies a library-owned string, frees it, and clears the slot."""
+        if not p.value:
+            return None
+        try:
+            return ctypes.string_at(p.value).decode("utf-8", "replace")
+        finally:
+            self.jwtgrant_free(p.value)
+            p.value = None
+
+
+_lib: Optional[Library] = None
+_lib_lock = threading.Lock()
+
+
+def load(path: Optional[str] = None) -> Library:
+    """Loads the library (once; a `path` loads that file anew)."""
+    global _lib
+    with _lib_lock:
+        if path is not None:
+            _lib = Library(path)
+        elif _lib is None:
+            _lib = Library()
+        return _lib
+
+
+def version() -> str:
+    return load().jwtgrant_version().decode()
+
+
+def version_number() -> int:
+    return load().jwtgrant_version_number()
+
+
+def status_name(status: int) -> str:
+    return load().jwtgrant_status_name(status).decode()
+
+
+def oauth_error(status: int) -> Optional[str]:
+    p = load().jwtgrant_oauth_error(status)
+    return p.decode() if p is not None else None
+
+
+class JWTGrantError(Exception):
+    """A failure reported by libjwtgrant."""
+
+    def __init__(self, status: int, message: Optional[str] = None, lib: Optional[Library] = None):
+        lib = lib or load()
+        self.status = status
+        self.name = lib.jwtgrant_status_name(status).decode()
+        p = lib.jwtgrant_oauth_error(status)
+        self.oauth_error = p.decode() if p is not None else None
+        self.message = message
+        super().__init__(f"{self.name} ({status}): {message}")
+
+
+def _arg(v: Any) -> Any:
+    if isinstance(v, str):
+        return v.encode("utf-8")
+    if isinstance(v, (dict, list)):
+        return json.dumps(v).encode("utf-8")
+    return v
+
+
+class Server:
+    """One authorization server (a ``jwtgrant_ctx``). Thread-safe."""
+
+    def __init__(self, config: Union[dict, str, None] = None, lib: Optional[Library] = None):
+        self._lib = lib or load()
+        self._handle = ctypes.c_void_p()
+        err = ctypes.c_void_p()
+        rc = self._lib.jwtgrant_ctx_new(ctypes.byref(self._handle), _arg(config), ctypes.byref(err))
+        self._check(rc, err)
+
+    @property
+    def handle(self) -> Optional[int]:
+        """The raw ``jwtgrant_ctx *`` (for :class:`Raw`); None once closed."""
+        return self._handle.value
+
+    def close(self) -> None:
+        if self._handle.value:
+            self._lib.jwtgrant_ctx_free(self._handle)
+            self._handle.value = None
+
+    def __enter__(self) -> "Server":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def _check(self, rc: int, err: ctypes.c_void_p) -> None:
+        message = self._lib.take_string(err)
+        if rc != 0:
+            raise JWTGrantError(rc, message, self._lib)
+
+    def _ctx(self) -> ctypes.c_void_p:
+        if not self._handle.value:
+            raise ValueError("server is closed")
+        return self._handle
+
+    def _call_out(self, fn, *args) -> str:
+        out, err = ctypes.c_void_p(), ctypes.c_void_p()
+        rc = fn(self._ctx(), *args, ctypes.byref(out), ctypes.byref(err))
+        text = self._lib.take_string(out)
+        self._check(rc, err)
+        return text
+
+    def set_time(self, unix_time: int) -> None:
+        """Pins the clock (0 returns to the system clock)."""
+        err = ctypes.c_void_p()
+        self._check(self._lib.jwtgrant_ctx_set_time(self._ctx(), int(unix_time), ctypes.byref(err)), err)
+
+    def register_issuer(self, issuer: Union[dict, str]) -> None:
+        err = ctypes.c_void_p()
+        self._check(self._lib.jwtgrant_register_issuer(self._ctx(), _arg(issuer), ctypes.byref(err)), err)
+
+    def remove_issuer(self, name: str) -> None:
+        err = ctypes.c_void_p()
+        self._check(self._lib.jwtgrant_remove_issuer(self._ctx(), _arg(name), ctypes.byref(err)), err)
+
+    def list_issuers(self) -> list:
+        return json.loads(self._call_out(self._lib.jwtgrant_list_issuers))
+
+    def register_client(self, client: Union[dict, str]) -> None:
+        err = ctypes.c_void_p()
+        self._check(self._lib.jwtgrant_register_client(self._ctx(), _arg(client), ctypes.byref(err)), err)
+
+    def verify_assertion(self, assertion: Union[str, bytes]) -> dict:
+        """The verified claims plus ``_issuer_name``; raises JWTGrantError."""
+        return json.loads(self._call_out(self._lib.jwtgrant_verify_assertion, _arg(assertion)))
+
+    def exchange_token(self, authorization: Optional[str], body: Union[str, bytes]):
+        """The token endpoint. Never raises for a failed grant: returns
+        ``(status, http_status, response_dict)``."""
+        http = ctypes.c_int32(0)
+        out = ctypes.c_void_p()
+        rc = self._lib.jwtgrant_exchange_token(self._ctx(), _arg(authorization), _arg(body),
+                                               ctypes.byref(http), ctypes.byref(out))
+        text = self._lib.take_string(out)
+        return rc, http.value, (json.loads(text) if text is not None else None)
+
+    def jwks(self) -> dict:
+        return json.loads(self._call_out(self._lib.jwtgrant_jwks))
+
+    def verify_access_token(self, token: Union[str, bytes]) -> dict:
+        return json.loads(self._call_out(self._lib.jwtgrant_verify_access_token, _arg(token)))
+
+
+# --------------------------------------------------------------------------
+# Raw escape hatch: any function, any argument, NULL included.
+# --------------------------------------------------------------------------
+
+class OutStr:
+    """A ``char **`` output slot. After :meth:`Raw.call`, ``.value`` holds
+    the copied string (or None for NULL) and the library memory is freed.
+
+    ``initial`` pre-fills the slot with a sentinel pointer value so that a
+    test can check the library overwrote it (``.untouched`` is then True if
+    it did not; the sentinel is never dereferenced or freed)."""
+
+    def __init__(self, initial: Optional[int] = None):
+        self.slot = ctypes.c_void_p(initial)
+        self.initial = initial
+        self.value: Optional[str] = None
+        self.untouched = False
+
+    def _collect(self, lib: Library) -> None:
+        if self.initial is not None and self.slot.value == self.initial:
+            self.untouched = True
+            self.slot.value = None
+            return
+        self.value = lib.take_string(self.slot)
+
+
+class OutPtr:
+    """A ``jwtgrant_ctx **`` output slot; ``.value`` is the pointer or None."""
+
+    def __init__(self):
+        self.slot = ctypes.c_void_p()
+
+    @property
+    def value(self) -> Optional[int]:
+        return self.slot.value
+
+
+class OutInt32:
+    """An ``int32_t *`` output slot; ``.value`` after the call."""
+
+    def __init__(self, initial: int = -12345):
+        self.slot = ctypes.c_int32(initial)
+
+    @property
+    def value(self) -> int:
+        return self.slot.value
+
+
+class Raw:
+    """Calls functions of the header with arguments exactly as given.
+
+    Arguments: ``None`` is NULL; ``str`` is UTF-8 encoded, ``bytes`` passed
+    as is (so malformed UTF-8 can be sent); ``dict``/``list`` become JSON;
+    a :class:`Server` passes its context; :class:`OutStr`, :class:`OutPtr`
+    and :class:`OutInt32` pass the address of their slot; ints pass as is.
+    Returns what the C function returns (``int32_t`` status, or the decoded
+    static string for the version/name functions)."""
+
+    def __init__(self, lib: Optional[Library] = None):
+        self.lib = lib or load()
+
+    def call(self, name: str, *args: Any) -> Any:
+        fn = getattr(self.lib, name)
+        conv = []
+        for a in args:
+            if isinstance(a, Server):
+                conv.append(a.handle)
+            elif isinstance(a, (OutStr, OutPtr, OutInt32)):
+                conv.append(ctypes.byref(a.slot))
+            else:
+                conv.append(_arg(a))
+        result = fn(*conv)
+        for a in args:
+            if isinstance(a, OutStr):
+                a._collect(self.lib)
+        if isinstance(result, bytes):
+            return result.decode()
+        return result
+
+    def ctx_new(self, config: Any = None) -> int:
+        """A raw context (free it with ``call("jwtgrant_ctx_free", ctx)``)."""
+        out = OutPtr()
+        rc = self.call("jwtgrant_ctx_new", out, config, None)
+        if rc != 0:
+            raise JWTGrantError(rc, "jwtgrant_ctx_new failed", self.lib)
+        return out.value
