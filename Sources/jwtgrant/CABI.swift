@@ -55,11 +55,15 @@ func withServer(_ ctx: OpaquePointer?, _ errorOut: CStringOut?,
     return 0
 }
 
-/// A required C string argument as Swift text; nil (and a message) for NULL.
+/// A required C string argument as Swift text; `.invalidArgument` for NULL or invalid UTF-8.
 @inline(__always)
 func requiredString(_ p: UnsafePointer<CChar>?, _ name: String) throws(JWTGrantError) -> String {
     guard let p else { throw JWTGrantError(.invalidArgument, "\(name) is NULL") }
-    return String(decoding: UnsafeRawBufferPointer(start: p, count: strlen(p)), as: UTF8.self)
+    // Invalid UTF-8 is refused, never repaired into something else.
+    guard let s = String(validating: UnsafeRawBufferPointer(start: p, count: strlen(p)), as: UTF8.self) else {
+        throw JWTGrantError(.invalidArgument, "\(name) is not valid UTF-8")
+    }
+    return s
 }
 
 /// A required output slot; throws for NULL.

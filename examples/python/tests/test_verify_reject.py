@@ -24,7 +24,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::Warning")
 # --------------------------------------------------------------------------
 # The issuer has no key that fits the token's alg (ES256 on an RSA issuer,
 # ES384 on a P-256 key, EdDSA on RSA, RS256 on EC).
-ALG_KEY_MISMATCH = "JWTGRANT_EKEY_NOT_FOUND"
+ALG_KEY_MISMATCH = "JWTGRANT_EALGORITHM"
 # A PS header over an RS (PKCS#1 v1.5) signature, same RSA key: the key fits,
 # the signature does not verify.
 PS_HEADER_OVER_RS_SIGNATURE = "JWTGRANT_ESIGNATURE"
