@@ -105,7 +105,7 @@ final class FakeVerifier: Sendable {
 }
 
 /// Calls `body` with the UTF-8 bytes of `s` (nil stays nil).
-func withBytes<T>(_ s: String?, _ body: (UnsafeRawBufferPointer?) -> T) -> T {
+func withOptionalBytes<T>(_ s: String?, _ body: (UnsafeRawBufferPointer?) -> T) -> T {
     guard var s else { return body(nil) }
     return s.withUTF8 { body(UnsafeRawBufferPointer($0)) }
 }

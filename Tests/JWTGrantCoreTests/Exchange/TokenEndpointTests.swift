@@ -36,7 +36,7 @@ final class TokenEndpointTests: XCTestCase {
     }
 
     static func post(_ authorization: String?, _ body: String?, to e: TokenEndpoint) -> TokenResponse {
-        withBytes(authorization) { a in withBytes(body) { b in e.handle(authorization: a, body: b) } }
+        withOptionalBytes(authorization) { a in withOptionalBytes(body) { b in e.handle(authorization: a, body: b) } }
     }
 
     func body(_ assertion: String = "ok.alice.j1", extra: String = "") -> String {
