@@ -45,9 +45,8 @@ public struct BasicCredentials: Sendable {
     }
 
     private static func schemeIsBasic(_ v: UnsafeRawBufferPointer) -> Bool {
-        let scheme: [UInt8] = Array("basic".utf8)
-        for k in 0..<5 where v[k] | 0x20 != scheme[k] { return false }
-        return true
+        // "basic": ORing 0x20 folds ASCII upper case onto lower case
+        v[0] | 0x20 == 0x62 && v[1] | 0x20 == 0x61 && v[2] | 0x20 == 0x73 && v[3] | 0x20 == 0x69 && v[4] | 0x20 == 0x63
     }
 
     /// `header` without leading and trailing spaces and tabs.

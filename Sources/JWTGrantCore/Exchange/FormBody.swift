@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// A strictly parsed `application/x-www-form-urlencoded` body (the token
 /// request, RFC 6749 section 4.5 / appendix B).
 ///
@@ -22,7 +28,7 @@ public struct FormBody: Sendable {
         guard body.count <= Self.maxSize else {
             throw JWTGrantError(.invalidRequest, "request body is larger than \(Self.maxSize) bytes")
         }
-        parameters = [:]
+        parameters = Dictionary(minimumCapacity: 8)
         guard !body.isEmpty else { return }
         var start = 0
         let n = body.count
@@ -58,37 +64,49 @@ public struct FormBody: Sendable {
     // MARK: decoding
 
     /// Form-urldecodes `bytes` (`+` is space, `%XX` a byte) and requires
-    /// UTF-8 without NUL.
-    static func decode(_ bytes: UnsafeRawBufferPointer, what: String) throws(JWTGrantError) -> String {
+    /// UTF-8 without NUL. `what` is built only for the error message.
+    static func decode(_ bytes: UnsafeRawBufferPointer, what: @autoclosure () -> String) throws(JWTGrantError) -> String {
         guard let s = decodeComponent(bytes) else {
-            throw JWTGrantError(.invalidRequest, "\(what) is not correctly form-urlencoded UTF-8")
+            throw JWTGrantError(.invalidRequest, "\(what()) is not correctly form-urlencoded UTF-8")
         }
         return s
     }
 
     /// Form-urldecodes `bytes`; nil on a bad escape, a NUL or invalid UTF-8.
+    /// One pass into a temporary buffer; UTF-8 is validated only when a
+    /// non-ASCII byte was seen (token requests are ASCII in practice).
     static func decodeComponent(_ bytes: UnsafeRawBufferPointer) -> String? {
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count)
-        var i = 0
         let n = bytes.count
-        while i < n {
-            let c = bytes[i]
-            switch c {
-            case UInt8(ascii: "+"):
-                out.append(0x20)
-                i += 1
-            case UInt8(ascii: "%"):
-                guard i + 2 < n, let hi = hexValue(bytes[i + 1]), let lo = hexValue(bytes[i + 2]) else { return nil }
-                out.append(hi << 4 | lo)
-                i += 3
-            default:
-                out.append(c)
-                i += 1
-            }
+        guard let base = bytes.baseAddress, n > 0 else { return "" }
+        // Fast path (the assertion, most values): nothing to decode, so the
+        // bytes only need to be UTF-8 without NUL. memchr is vectorised.
+        if memchr(base, 0x25, n) == nil && memchr(base, 0x2B, n) == nil {
+            guard memchr(base, 0, n) == nil else { return nil }
+            return String(validating: bytes.assumingMemoryBound(to: UInt8.self), as: UTF8.self)
         }
-        guard !out.contains(0) else { return nil }
-        return String(validating: out, as: UTF8.self)
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: n) { out -> String? in
+            var i = 0, j = 0
+            var ascii = true
+            while i < n {
+                var c = bytes[i]
+                if c == UInt8(ascii: "+") {
+                    c = 0x20
+                    i += 1
+                } else if c == UInt8(ascii: "%") {
+                    guard i + 2 < n, let hi = hexValue(bytes[i + 1]), let lo = hexValue(bytes[i + 2]) else { return nil }
+                    c = hi << 4 | lo
+                    i += 3
+                } else {
+                    i += 1
+                }
+                if c == 0 { return nil }
+                if c >= 0x80 { ascii = false }
+                out.initializeElement(at: j, to: c)
+                j += 1
+            }
+            let decoded = UnsafeBufferPointer(rebasing: out[0..<j])
+            return ascii ? String(decoding: decoded, as: UTF8.self) : String(validating: decoded, as: UTF8.self)
+        }
     }
 
     private static func hexValue(_ c: UInt8) -> UInt8? {

@@ -109,6 +109,15 @@ final class ClientRegistryTests: XCTestCase {
         XCTAssertTrue(restored.matches("abc"))
         XCTAssertFalse(restored.matches("abd"))
         XCTAssertNil(ClientSecretHash(salt: [1, 2, 3], digest: h.digest))
+        // every byte of the digest takes part in the comparison
+        for i in [0, 15, 31] {
+            var d = h.digest
+            d[i] ^= 0x01
+            XCTAssertFalse(try XCTUnwrap(ClientSecretHash(salt: h.salt, digest: d)).matches("abc"), "byte \(i)")
+        }
+        var s = h.salt
+        s[15] ^= 0x01
+        XCTAssertFalse(try XCTUnwrap(ClientSecretHash(salt: s, digest: h.digest)).matches("abc"), "the salt keys the hash")
     }
 
     func testKeyedBlake2bKnownAnswer() {

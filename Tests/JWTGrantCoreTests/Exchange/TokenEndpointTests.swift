@@ -286,6 +286,35 @@ final class TokenEndpointTests: XCTestCase {
         assertError(post(Self.appBasic, body(), to: e), "server_error", 500, .internalError)
     }
 
+    func testSignerFailureIs500() {
+        struct BrokenSigner: AccessTokenSigner {
+            let output: String?
+            var algorithm: String { "ES256" }
+            var kid: String { "k" }
+            var publicJWK: JSONValue { .object() }
+            func sign(header: JSONValue, payload: JSONValue) throws(JWTGrantError) -> String {
+                guard let output else { throw JWTGrantError(.internalError, "signing failed") }
+                return output
+            }
+            func verifySignature(_ token: UnsafeRawBufferPointer) throws(JWTGrantError) -> (header: JSONValue, claims: JSONValue) {
+                throw JWTGrantError(.signature, "no")
+            }
+        }
+        for (i, output) in [nil, #"a"b.c.d"#, "", "a.b\\.c"].enumerated() {
+            let e = TokenEndpoint(config: AccessTokenConfig(), signer: BrokenSigner(output: output),
+                                  verifier: fake.verifier, clock: clock, clients: clients)
+            let r = post(Self.appBasic, body("ok.alice.broken\(i)"), to: e)
+            assertError(r, "server_error", 500, .internalError)
+            XCTAssertNotNil(r.body["error"], "the body stays valid JSON")
+        }
+    }
+
+    func testSuccessBodyIsExactJSON() {
+        let r = post(Self.appBasic, body(extra: "&scope=read"))
+        let token = r.body["access_token"]?.stringValue ?? "?"
+        XCTAssertEqual(r.json, #"{"access_token":"\#(token)","token_type":"Bearer","expires_in":3600,"scope":"read"}"#)
+    }
+
     // MARK: concurrency
 
     func testEightThreadsOneAssertionExactlyOneSucceeds() {
