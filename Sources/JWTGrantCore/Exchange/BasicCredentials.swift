@@ -16,7 +16,13 @@ public struct BasicCredentials: Sendable {
         self.clientSecret = clientSecret
     }
 
+    /// The longest Authorization header value accepted, in bytes.
+    public static let maxSize = 8 * 1024
+
     public init(parsing header: UnsafeRawBufferPointer) throws(JWTGrantError) {
+        guard header.count <= Self.maxSize else {
+            throw JWTGrantError(.invalidClient, "the Authorization header is longer than \(Self.maxSize) bytes")
+        }
         let v = Self.trimmed(header)
         guard v.count > 5, Self.schemeIsBasic(v), v[5] == 0x20 else {
             throw JWTGrantError(.invalidClient, "the Authorization header does not use the Basic scheme")

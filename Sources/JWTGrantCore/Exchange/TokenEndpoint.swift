@@ -142,10 +142,10 @@ public final class TokenEndpoint: Sendable {
         return claims
     }
 
+    /// `at+jwt` or `application/at+jwt`, ASCII case-insensitively
+    /// (media types are case-insensitive, RFC 9068 section 4).
     static func isAccessTokenType(_ typ: String) -> Bool {
-        let lower = String(String.UnicodeScalarView(typ.unicodeScalars.map {
-            ($0.value >= 0x41 && $0.value <= 0x5A) ? Unicode.Scalar($0.value + 0x20)! : $0
-        }))
-        return lower == "at+jwt" || lower == "application/at+jwt"
+        let lower = typ.utf8.map { c -> UInt8 in (c >= 0x41 && c <= 0x5A) ? c | 0x20 : c }
+        return lower.elementsEqual("at+jwt".utf8) || lower.elementsEqual("application/at+jwt".utf8)
     }
 }

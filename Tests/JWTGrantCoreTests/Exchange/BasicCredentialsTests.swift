@@ -65,6 +65,16 @@ final class BasicCredentialsTests: XCTestCase {
         assertRejected("Basic YXBwOnMzY3JldA_-", "url-safe alphabet")
     }
 
+    func testSizeCap() throws {
+        // "app:" + secret of 'x' so that the header is exactly at the cap
+        let secretLength = (BasicCredentials.maxSize - 6) / 4 * 3 - 4
+        let credentials = "app:" + String(repeating: "x", count: secretLength)
+        let header = "Basic " + SodiumBase64.encode(Array(credentials.utf8), variant: SodiumBase64.standard)
+        XCTAssertLessThanOrEqual(header.utf8.count, BasicCredentials.maxSize)
+        XCTAssertEqual(try parse(header).clientSecret.count, secretLength)
+        assertRejected(header + String(repeating: " ", count: BasicCredentials.maxSize), "over the cap")
+    }
+
     func testNoColonOrBadEscapeInside() {
         assertRejected("Basic YXBw", "app: no colon")
         assertRejected("Basic YXBwOnMzY3JldCV6eg==", "app:s3cret%zz")
