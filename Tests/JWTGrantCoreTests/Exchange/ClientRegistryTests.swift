@@ -60,6 +60,21 @@ final class ClientRegistryTests: XCTestCase {
         assertRejected(#"{"client_id":"a","client_id":"b"}"#, .invalidArgument)
     }
 
+    func testSyntaxErrorsDoNotQuoteTheSecret() {
+        for json in [#"{"client_id":"a","client_secret":s3cretvalue}"#, #"{"client_id":"a","client_secret":"s3cretvalue}"#,
+                     #"{"client_id":"a","client_secret":"s3cretvalue",}"#] {
+            do {
+                try ClientRegistry().register(json: json)
+                XCTFail("accepted \(json)")
+            } catch {
+                XCTAssertEqual(error.code, .invalidArgument)
+                XCTAssertFalse(error.reason.contains("s3cret"), error.reason)
+                XCTAssertTrue(error.reason.contains("client_json"), error.reason)
+                XCTAssertTrue(error.reason.contains("line 1"), error.reason)
+            }
+        }
+    }
+
     func testUnknownFieldIsNamed() {
         assertRejected(#"{"client_id":"a","grant_type":["x"]}"#, .invalidArgument, mentioning: "grant_type")
         assertRejected(#"{"client_id":"a","redirect_uris":[]}"#, .invalidArgument, mentioning: "redirect_uris")
