@@ -6,14 +6,29 @@ public final class AuthorizationServer: @unchecked Sendable {
     public let issuers = IssuerRegistry()
     public let replay: any ReplayStore
     public let validator: AssertionValidator
+    /// The registered applications (OAuth clients).
+    public let clients: ClientRegistry
+    /// The token endpoint and the access tokens we issue.
+    public let tokenEndpoint: TokenEndpoint
 
     public init(configJSON: String?, clock: AdjustableClock = AdjustableClock()) throws(JWTGrantError) {
         let config = try ServerConfig(json: configJSON)
         self.config = config
         self.clock = clock
-        self.replay = MemoryReplayStore()
-        self.validator = AssertionValidator(policy: ValidationPolicy(config), issuers: issuers,
-                                            replay: replay, clock: clock)
+        let replay = MemoryReplayStore()
+        self.replay = replay
+        let validator = AssertionValidator(policy: ValidationPolicy(config), issuers: issuers,
+                                           replay: replay, clock: clock)
+        self.validator = validator
+        let clients = ClientRegistry()
+        self.clients = clients
+        self.tokenEndpoint = TokenEndpoint(
+            config: AccessTokenConfig(issuer: config.issuer, lifetime: Int(config.accessTokenLifetime)),
+            signer: try SigningKeySigner(config),
+            verifier: { (assertion, consume) throws(JWTGrantError) -> JSONValue in
+                try validator.validate(assertion, consume: consume).claims
+            },
+            clock: clock, clients: clients)
     }
 
     deinit { issuers.closeAll() }

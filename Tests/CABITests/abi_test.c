@@ -128,7 +128,9 @@ static void test_null_everywhere(void) {
     EXPECT_STATUS(jwtgrant_exchange_token(ctx, NULL, NULL, &http, &out), JWTGRANT_EINVALID_REQUEST);
     CHECK(http == 400, "no body is a 400");
     jwtgrant_free(out);
-    EXPECT_STATUS(jwtgrant_exchange_token(ctx, NULL, "grant_type=x", NULL, NULL), JWTGRANT_EINVALID_CLIENT);
+    EXPECT_STATUS(jwtgrant_exchange_token(ctx, NULL, "grant_type=x", NULL, NULL), JWTGRANT_EINVAL);
+    EXPECT_STATUS(jwtgrant_exchange_token(ctx, NULL, "grant_type=x", &http, NULL), JWTGRANT_EINVALID_CLIENT);
+    CHECK(http == 401, "no client authentication is a 401");
     EXPECT_STATUS(jwtgrant_exchange_token(ctx, "Basic !!!", "grant_type=x", &http, &out), JWTGRANT_EINVALID_CLIENT);
     CHECK(http == 401, "bad Basic header is a 401");
     jwtgrant_free(out);

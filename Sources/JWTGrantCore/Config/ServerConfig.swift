@@ -21,8 +21,9 @@ public struct ServerConfig: Sendable {
     public var accessTokenLifetime: Int64 = 3600
     /// PEM private key for issued tokens; generated at start when nil.
     public var accessTokenSigningKey: String?
-    /// "ES256" (default), "RS256" or "EdDSA": the algorithm of issued tokens.
-    public var accessTokenAlgorithm = "ES256"
+    /// "ES256", "RS256" or "EdDSA": the algorithm of issued tokens; nil means
+    /// the one the signing key implies, or ES256 for a generated key.
+    public var accessTokenAlgorithm: String?
     /// `memory` (only one implemented so far).
     public var store = "memory"
     /// Largest assertion accepted, in bytes.

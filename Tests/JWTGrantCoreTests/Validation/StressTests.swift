@@ -1,5 +1,7 @@
 import XCTest
-import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 @testable import JWTGrantCore
 
@@ -17,7 +19,9 @@ final class StressTests: XCTestCase {
         let done = Atomic<Bool>(false)
         let rounds = 300
 
-        DispatchQueue.concurrentPerform(iterations: 3) { worker in
+        // Real threads: all three must run at once (Dispatch would run only
+        // as many as there are cores, and the verifiers wait for the third).
+        runThreads(3) { worker in
             if worker == 2 {
                 for _ in 0..<rounds {
                     do {
@@ -51,4 +55,26 @@ final class StressTests: XCTestCase {
         XCTAssertThrowsError(try server.verify(churnToken), "removed at the end")
         XCTAssertNoThrow(try server.verify(stableToken))
     }
+}
+
+/// Runs `body(i)` on `count` new pthreads at once and joins them.
+func runThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    final class Box: @unchecked Sendable {
+        let body: @Sendable (Int) -> Void
+        let index: Int
+        init(_ body: @escaping @Sendable (Int) -> Void, _ index: Int) { self.body = body; self.index = index }
+    }
+    var threads: [pthread_t] = []
+    for i in 0..<count {
+        var t = pthread_t()
+        let box = Unmanaged.passRetained(Box(body, i)).toOpaque()
+        let rc = pthread_create(&t, nil, { raw in
+            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+            box.body(box.index)
+            return nil
+        }, box)
+        precondition(rc == 0, "pthread_create failed")
+        threads.append(t)
+    }
+    for t in threads { pthread_join(t, nil) }
 }

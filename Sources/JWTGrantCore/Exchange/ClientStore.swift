@@ -1,0 +1,11 @@
+/// Where registered clients live. The registry talks only to this protocol, so
+/// a sqlite or redis store can hold clients (the secret as its
+/// `ClientSecretHash` salt and digest) without changes elsewhere.
+public protocol ClientStore: Sendable {
+    /// Adds `client`; throws `.alreadyExists` when its id is taken (atomically:
+    /// of two concurrent inserts of one id exactly one succeeds).
+    func insert(_ client: Client) throws(JWTGrantError)
+    /// The client with `clientID`, or nil. Throws `.storeFailure` when the
+    /// store cannot answer.
+    func client(id clientID: String) throws(JWTGrantError) -> Client?
+}

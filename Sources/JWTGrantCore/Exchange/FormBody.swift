@@ -1,0 +1,126 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A strictly parsed `application/x-www-form-urlencoded` body (the token
+/// request, RFC 6749 section 4.5 / appendix B).
+///
+/// - pairs are separated by `&`, name and value by the first `=` (a pair
+///   without `=` has an empty value); an empty pair or an empty name is an
+///   error;
+/// - `+` is a space, `%XX` is a byte; `%` not followed by two hex digits is an
+///   error; decoded names and values must be UTF-8 without NUL;
+/// - a parameter given twice is an error (RFC 6749 section 3.2), even with
+///   an empty value;
+/// - an empty value means the parameter is absent (RFC 6749 section 3.2);
+///   unknown parameters are kept but ignored by the token endpoint.
+///
+/// Every error is `.invalidRequest` and names the parameter, never a value.
+public struct FormBody: Sendable {
+    /// The largest body accepted, in bytes.
+    public static let maxSize = 64 * 1024
+
+    private var parameters: [String: String]
+
+    public init(parsing body: UnsafeRawBufferPointer) throws(JWTGrantError) {
+        guard body.count <= Self.maxSize else {
+            throw JWTGrantError(.invalidRequest, "request body is larger than \(Self.maxSize) bytes")
+        }
+        parameters = Dictionary(minimumCapacity: 8)
+        guard !body.isEmpty else { return }
+        var start = 0
+        let n = body.count
+        while start <= n {
+            var end = start
+            while end < n && body[end] != UInt8(ascii: "&") { end += 1 }
+            guard end > start else { throw JWTGrantError(.invalidRequest, "request body has an empty parameter") }
+            var eq = start
+            while eq < end && body[eq] != UInt8(ascii: "=") { eq += 1 }
+            let name = try Self.decode(UnsafeRawBufferPointer(rebasing: body[start..<eq]), what: "a parameter name")
+            guard !name.isEmpty else { throw JWTGrantError(.invalidRequest, "request body has a parameter without a name") }
+            let value = eq < end
+                ? try Self.decode(UnsafeRawBufferPointer(rebasing: body[(eq + 1)..<end]), what: "parameter \(Self.printable(name))")
+                : ""
+            guard parameters.updateValue(value, forKey: name) == nil else {
+                throw JWTGrantError(.invalidRequest, "parameter \(Self.printable(name)) is repeated")
+            }
+            start = end + 1
+        }
+    }
+
+    /// The value of `name`, or nil when it is absent or empty.
+    public subscript(name: String) -> String? {
+        guard let v = parameters[name], !v.isEmpty else { return nil }
+        return v
+    }
+
+    /// Whether `name` was sent with a non-empty value.
+    public func has(_ name: String) -> Bool { self[name] != nil }
+
+    public var names: [String] { Array(parameters.keys) }
+
+    // MARK: decoding
+
+    /// Form-urldecodes `bytes` (`+` is space, `%XX` a byte) and requires
+    /// UTF-8 without NUL. `what` is built only for the error message.
+    static func decode(_ bytes: UnsafeRawBufferPointer, what: @autoclosure () -> String) throws(JWTGrantError) -> String {
+        guard let s = decodeComponent(bytes) else {
+            throw JWTGrantError(.invalidRequest, "\(what()) is not correctly form-urlencoded UTF-8")
+        }
+        return s
+    }
+
+    /// Form-urldecodes `bytes`; nil on a bad escape, a NUL or invalid UTF-8.
+    /// One pass into a temporary buffer; UTF-8 is validated only when a
+    /// non-ASCII byte was seen (token requests are ASCII in practice).
+    static func decodeComponent(_ bytes: UnsafeRawBufferPointer) -> String? {
+        let n = bytes.count
+        guard let base = bytes.baseAddress, n > 0 else { return "" }
+        // Fast path (the assertion, most values): nothing to decode, so the
+        // bytes only need to be UTF-8 without NUL. memchr is vectorised.
+        if memchr(base, 0x25, n) == nil && memchr(base, 0x2B, n) == nil {
+            guard memchr(base, 0, n) == nil else { return nil }
+            return String(validating: bytes.assumingMemoryBound(to: UInt8.self), as: UTF8.self)
+        }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: n) { out -> String? in
+            var i = 0, j = 0
+            var ascii = true
+            while i < n {
+                var c = bytes[i]
+                if c == UInt8(ascii: "+") {
+                    c = 0x20
+                    i += 1
+                } else if c == UInt8(ascii: "%") {
+                    guard i + 2 < n, let hi = hexValue(bytes[i + 1]), let lo = hexValue(bytes[i + 2]) else { return nil }
+                    c = hi << 4 | lo
+                    i += 3
+                } else {
+                    i += 1
+                }
+                if c == 0 { return nil }
+                if c >= 0x80 { ascii = false }
+                out.initializeElement(at: j, to: c)
+                j += 1
+            }
+            let decoded = UnsafeBufferPointer(rebasing: out[0..<j])
+            return ascii ? String(decoding: decoded, as: UTF8.self) : String(validating: decoded, as: UTF8.self)
+        }
+    }
+
+    private static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+
+    /// A parameter name for a message: quoted, at most 40 characters, no controls.
+    static func printable(_ name: String) -> String {
+        let scalars = name.unicodeScalars.prefix(40).map { $0.value < 0x20 || $0.value == 0x7F ? "?" : $0 }
+        return "\"" + String(String.UnicodeScalarView(scalars)) + "\""
+    }
+}

@@ -1,0 +1,41 @@
+/// What the token endpoint answers: the HTTP status and the JSON body to
+/// send, RFC 6749 5.1 (success) or 5.2 (error). The host sends it with
+/// `Content-Type: application/json`, `Cache-Control: no-store`,
+/// `Pragma: no-cache`, and with a 401 also `WWW-Authenticate: Basic`.
+///
+/// The body is kept as its JSON text, the form it is sent in: the success
+/// body is written directly (its values are checked to need no escaping),
+/// which saves a jansson object and a serialization on the hot path.
+public struct TokenResponse: Sendable {
+    /// nil on success, otherwise the failure.
+    public let status: ErrorCode?
+    public let httpStatus: Int32
+    /// The JSON body, compact.
+    public let json: String
+
+    public init(status: ErrorCode?, httpStatus: Int32, json: String) {
+        self.status = status
+        self.httpStatus = httpStatus
+        self.json = json
+    }
+
+    /// The RFC 6749 5.2 error response for `error`. The description is the
+    /// error's reason, which never holds a token or a secret.
+    public init(error: JWTGrantError) {
+        let body = JSONValue.object()
+        body.set("error", .string("\(error.code.oauthError)"))
+        body.set("error_description", .string(error.reason))
+        self.init(status: error.code, httpStatus: error.code.httpStatus, json: body.serialized())
+    }
+
+    /// The C status code (`JWTGRANT_OK` or the failure).
+    public var statusCode: Int32 { status?.rawValue ?? 0 }
+
+    /// The body parsed (for inspection and tests; an empty object if it were
+    /// ever unparsable).
+    public var body: JSONValue {
+        (try? JSONValue.parseObject(json, what: "token response")) ?? .object()
+    }
+
+    public func serialized() -> String { json }
+}

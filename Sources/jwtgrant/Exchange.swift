@@ -1,0 +1,70 @@
+// Header sections "Applications", the token endpoint and "Access tokens this
+// server issues".
+#if canImport(Glibc)
+import Glibc
+#endif
+import CJWTGrantHeader
+import JWTGrantCore
+
+@c @implementation
+public func jwtgrant_register_client(_ ctx: OpaquePointer?, _ clientJSON: UnsafePointer<CChar>?,
+                                     _ errorOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    withServer(ctx, errorOut) { (s) throws(JWTGrantError) in
+        try s.clients.register(json: try requiredString(clientJSON, "client_json"))
+    }
+}
+
+/// Hands a token response to the caller (either slot may be NULL).
+/// Returns the status code to return.
+private func deliver(_ response: TokenResponse, _ httpStatusOut: UnsafeMutablePointer<Int32>?,
+                     _ responseOut: CStringOut?) -> Int32 {
+    httpStatusOut?.pointee = response.httpStatus
+    guard let responseOut else { return response.statusCode }
+    guard let text = cString(response.serialized()) else {
+        responseOut.pointee = nil
+        httpStatusOut?.pointee = ErrorCode.outOfMemory.httpStatus
+        return ErrorCode.outOfMemory.rawValue
+    }
+    responseOut.pointee = text
+    return response.statusCode
+}
+
+@c @implementation
+public func jwtgrant_exchange_token(_ ctx: OpaquePointer?, _ authorization: UnsafePointer<CChar>?,
+                                    _ formBody: UnsafePointer<CChar>?, _ httpStatusOut: UnsafeMutablePointer<Int32>?,
+                                    _ responseOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    // Caller bugs (NULL ctx or status slot) are the host's fault, not the
+    // client's: a 500 server_error answer, and JWTGRANT_EINVAL returned.
+    guard let s = server(ctx), httpStatusOut != nil else {
+        let what = ctx == nil ? "ctx is NULL" : "http_status_out is NULL"
+        let r = deliver(TokenResponse(error: JWTGrantError(.internalError, what)), httpStatusOut, responseOut)
+        return r == ErrorCode.outOfMemory.rawValue ? r : ErrorCode.invalidArgument.rawValue
+    }
+    let response: TokenResponse
+    let header = authorization.map { UnsafeRawBufferPointer(start: $0, count: strlen($0)) }
+    let body = formBody.map { UnsafeRawBufferPointer(start: $0, count: strlen($0)) }
+    response = s.tokenEndpoint.handle(authorization: header, body: body)
+    return deliver(response, httpStatusOut, responseOut)
+}
+
+@c @implementation
+public func jwtgrant_jwks(_ ctx: OpaquePointer?, _ jwksOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+                          _ errorOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    jwksOut?.pointee = nil
+    return withServer(ctx, errorOut) { (s) throws(JWTGrantError) in
+        let out = try requiredOut(jwksOut, "jwks_json_out")
+        out.pointee = try jsonCString(s.tokenEndpoint.jwksJSON())
+    }
+}
+
+@c @implementation
+public func jwtgrant_verify_access_token(_ ctx: OpaquePointer?, _ token: UnsafePointer<CChar>?,
+                                         _ claimsOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+                                         _ errorOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    claimsOut?.pointee = nil
+    return withServer(ctx, errorOut) { (s) throws(JWTGrantError) in
+        guard let token else { throw JWTGrantError(.invalidArgument, "token is NULL") }
+        let claims = try s.tokenEndpoint.verifyAccessToken(UnsafeRawBufferPointer(start: token, count: strlen(token)))
+        if let claimsOut { claimsOut.pointee = try jsonCString(claims) }
+    }
+}
