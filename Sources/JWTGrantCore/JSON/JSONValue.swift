@@ -34,7 +34,11 @@ public final class JSONValue: @unchecked Sendable {
                 let n = b.firstIndex(of: 0) ?? b.count
                 return String(decoding: UnsafeBufferPointer(rebasing: b[0..<n]), as: UTF8.self)
             }
-            throw JWTGrantError(code, "\(what) is not valid JSON (line \(line), column \(column)): \(text)")
+            // jansson quotes the offending input after " near "; that may be a
+            // secret or a token, so only the kind of error is kept.
+            var reason = Substring(text)
+            if let r = reason.firstRange(of: " near ") { reason = reason[..<r.lowerBound] }
+            throw JWTGrantError(code, "\(what) is not valid JSON (line \(line), column \(column)): \(reason)")
         }
         return JSONValue(taking: v)
     }

@@ -71,3 +71,16 @@ final class ServerConfigTests: XCTestCase {
         }
     }
 }
+
+final class JSONErrorMessageTests: XCTestCase {
+    func testParseErrorsNeverQuoteTheInput() {
+        for text in [#"{"signing_key":"-----BEGIN PRIVATE KEY-----MIIsecret"#,
+                     #"{"a":"secret-value" junk}"#, "secret-token-abc", #"{"a":1,"a":"secret-dup"}"#] {
+            XCTAssertThrowsError(try JSONValue.parse(text, what: "doc")) { error in
+                let reason = (error as? JWTGrantError)?.reason ?? ""
+                XCTAssertFalse(reason.contains("secret"), reason)
+                XCTAssertTrue(reason.hasPrefix("doc is not valid JSON"), reason)
+            }
+        }
+    }
+}
