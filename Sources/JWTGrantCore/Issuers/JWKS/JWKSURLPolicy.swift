@@ -49,6 +49,9 @@ public enum JWKSURLPolicy {
         if part(h, CURLUPART_USER) != nil || part(h, CURLUPART_PASSWORD) != nil {
             throw refuse("must not contain user information (user:password@)")
         }
+        if scheme != "https" && scheme != "http" {
+            throw refuse("uses the scheme \"\(printable(scheme))\"; only https is allowed (http for loopback hosts)")
+        }
         guard let host = part(h, CURLUPART_HOST), !host.isEmpty else {
             throw refuse("has no host")
         }
@@ -68,7 +71,7 @@ public enum JWKSURLPolicy {
     /// 127.0.0.0/8 address.
     public static func isLoopbackHost(_ host: String) -> Bool {
         var h = host.lowercased()
-        if h == "localhost" || h == "localhost." { return true }
+        if h == "localhost" { return true }
         var v4 = in_addr()
         if inet_pton(AF_INET, h, &v4) == 1 {
             return UInt32(bigEndian: v4.s_addr) >> 24 == 127

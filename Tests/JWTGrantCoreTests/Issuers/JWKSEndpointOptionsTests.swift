@@ -1,0 +1,72 @@
+import XCTest
+@testable import JWTGrantCore
+
+final class JWKSEndpointOptionsTests: XCTestCase {
+    func testDefaults() {
+        let o = JWKSEndpointOptions()
+        XCTAssertEqual(o.connectTimeoutMs, 1000)
+        XCTAssertEqual(o.readTimeoutMs, 1000)
+        XCTAssertEqual(o.sizeLimitBytes, 51200)
+        XCTAssertEqual(o.minTTL, 60)
+        XCTAssertEqual(o.maxTTL, 86400)
+        XCTAssertEqual(o.defaultTTL, 600)
+        XCTAssertEqual(o.unknownKidCooldown, 30)
+        XCTAssertEqual(o.staleIfError, 86400)
+        XCTAssertEqual(o.totalTimeoutMs, 2000)
+    }
+
+    func testTTLClamping() {
+        let o = JWKSEndpointOptions()
+        XCTAssertEqual(o.ttl(maxAge: nil), 600)
+        XCTAssertEqual(o.ttl(maxAge: 0), 60)
+        XCTAssertEqual(o.ttl(maxAge: 5), 60)
+        XCTAssertEqual(o.ttl(maxAge: 300), 300)
+        XCTAssertEqual(o.ttl(maxAge: 10_000_000), 86400)
+    }
+
+    func testNormalizedNeverTraps() {
+        var o = JWKSEndpointOptions()
+        o.connectTimeoutMs = Int.max
+        o.readTimeoutMs = Int.min
+        o.sizeLimitBytes = -5
+        o.minTTL = 500
+        o.maxTTL = 10
+        o.defaultTTL = Int.max
+        o.refreshAhead = .nan
+        let n = o.normalized()
+        XCTAssertEqual(n.connectTimeoutMs, 600_000)
+        XCTAssertEqual(n.readTimeoutMs, 1)
+        XCTAssertEqual(n.sizeLimitBytes, 1)
+        XCTAssertEqual(n.maxTTL, 500)
+        XCTAssertEqual(n.defaultTTL, 500)
+        XCTAssertEqual(n.refreshAhead, 0)
+        XCTAssertEqual(o.totalTimeoutMs, 600_001)
+    }
+
+    func testCacheControl() {
+        XCTAssertEqual(CacheControl.maxAge(headerValue: "public, max-age=300"), 300)
+        XCTAssertEqual(CacheControl.maxAge(headerValue: "MAX-AGE=\"120\""), 120)
+        XCTAssertEqual(CacheControl.maxAge(headerValue: "max-age=300, max-age=100"), 100)
+        XCTAssertEqual(CacheControl.maxAge(headerValue: "no-store"), 0)
+        XCTAssertEqual(CacheControl.maxAge(headerValue: "max-age=300, no-cache"), 0)
+        XCTAssertNil(CacheControl.maxAge(headerValue: "public"))
+        XCTAssertNil(CacheControl.maxAge(headerValue: "max-age=-5"))
+        XCTAssertNil(CacheControl.maxAge(headerValue: "max-age=12abc"))
+        XCTAssertNil(CacheControl.maxAge(headerValue: "max-age="))
+        XCTAssertEqual(CacheControl.maxAge(headerValue: "max-age=99999999999999999999999999"), CacheControl.ceiling)
+    }
+
+    func testFetchSink() {
+        let s = JWKSFetchSink(sizeLimit: 4)
+        let big: [UInt8] = [1, 2, 3, 4, 5]
+        big.withUnsafeBytes { XCTAssertTrue(s.deliver(status: 200, body: $0, maxAge: -1)) }
+        guard case .failure(let r)? = s.recorded else { return XCTFail("\(String(describing: s.recorded))") }
+        XCTAssertTrue(r.contains("oversized"))
+        XCTAssertFalse(s.fail("again"))
+
+        let ok = JWKSFetchSink(sizeLimit: 10)
+        big.withUnsafeBytes { XCTAssertTrue(ok.deliver(status: 200, body: $0, maxAge: 30)) }
+        guard case .response(200, let body, 30)? = ok.recorded else { return XCTFail() }
+        XCTAssertEqual(body, big)
+    }
+}
