@@ -70,3 +70,41 @@ final class JWKSEndpointOptionsTests: XCTestCase {
         XCTAssertEqual(body, big)
     }
 }
+
+final class JWKSFetchSinkTests: XCTestCase {
+    func testFinishInterpretsReturnCodes() {
+        let body = Array(#"{"keys":[]}"#.utf8)
+        let a = JWKSFetchSink(sizeLimit: 100)
+        body.withUnsafeBytes { _ = a.deliver(status: 200, body: $0, maxAge: -1) }
+        guard case .response(200, body, nil) = a.finish(returnCode: 0) else { return XCTFail() }
+
+        let b = JWKSFetchSink(sizeLimit: 100)
+        guard case .failure(let r) = b.finish(returnCode: 0) else { return XCTFail() }
+        XCTAssertTrue(r.contains("without delivering"))
+        // Sealed: a late delivery (after the fetch function returned) is refused.
+        body.withUnsafeBytes { XCTAssertFalse(b.deliver(status: 200, body: $0, maxAge: -1)) }
+
+        guard case .deferred = JWKSFetchSink(sizeLimit: 100).finish(returnCode: 1) else { return XCTFail() }
+
+        let c = JWKSFetchSink(sizeLimit: 100)
+        c.fail("connection refused")
+        guard case .failure(let rc) = c.finish(returnCode: -21) else { return XCTFail() }
+        XCTAssertTrue(rc.contains("connection refused"), rc)
+        guard case .failure(let rd) = JWKSFetchSink(sizeLimit: 100).finish(returnCode: -3) else { return XCTFail() }
+        XCTAssertTrue(rd.contains("-3"), rd)
+    }
+}
+
+final class JWKSFetcherRouterTests: XCTestCase {
+    func testRoutesToHostWhenSetAndBackWhenCleared() {
+        let builtin = CallbackJWKSFetcher { _, _ in .failure("builtin") }
+        let router = JWKSFetcherRouter(builtin: builtin)
+        let f = router.fetcher(forIssuer: "idp1")     // taken before the host function is set
+        guard case .failure("builtin") = f.fetch(url: "https://x/jwks", options: JWKSEndpointOptions()) else { return XCTFail() }
+        router.setHostFetch { name, url, _ in .failure("host:\(name):\(url)") }
+        XCTAssertTrue(router.hasHostFetch)
+        guard case .failure("host:idp1:https://x/jwks") = f.fetch(url: "https://x/jwks", options: JWKSEndpointOptions()) else { return XCTFail() }
+        router.setHostFetch(nil)
+        guard case .failure("builtin") = f.fetch(url: "https://x/jwks", options: JWKSEndpointOptions()) else { return XCTFail() }
+    }
+}

@@ -7,6 +7,7 @@ public final class JWKSFetchSink: @unchecked Sendable {
     private let sizeLimit: Int
     private let lock = ReadWriteLock()
     private var result: JWKSFetchResult? = nil
+    private var sealed = false
 
     public init(sizeLimit: Int) { self.sizeLimit = max(1, sizeLimit) }
 
@@ -15,7 +16,7 @@ public final class JWKSFetchSink: @unchecked Sendable {
     @discardableResult
     public func deliver(status: Int, body: UnsafeRawBufferPointer, maxAge: Int) -> Bool {
         lock.withWriteLock {
-            guard result == nil else { return false }
+            guard result == nil, !sealed else { return false }
             if body.count > sizeLimit {
                 result = .failure("oversized: the document exceeds \(sizeLimit) bytes")
             } else {
@@ -29,10 +30,31 @@ public final class JWKSFetchSink: @unchecked Sendable {
     @discardableResult
     public func fail(_ reason: String) -> Bool {
         lock.withWriteLock {
-            guard result == nil else { return false }
+            guard result == nil, !sealed else { return false }
             let r = reason.isEmpty ? "host fetch failed" : "host fetch failed: \(reason.prefix(200))"
             result = .failure(r)
             return true
+        }
+    }
+
+    /// Refuses every later `deliver`/`fail` (the fetch function has returned).
+    public func seal() { lock.withWriteLock { sealed = true } }
+
+    /// Seals the sink and turns the fetch function's return value into the
+    /// result: 0 (JWTGRANT_OK) with the delivered answer, 1
+    /// (JWTGRANT_JWKS_FETCH_PENDING) as `.deferred`, anything else as a
+    /// failure (with the host's reason when it gave one).
+    public func finish(returnCode rc: Int32) -> JWKSFetchResult {
+        seal()
+        let r = recorded
+        switch rc {
+        case 0:
+            return r ?? .failure("host fetch function returned without delivering an answer")
+        case 1:
+            return .deferred
+        default:
+            if let r, case .failure = r { return r }
+            return .failure("host fetch failed (returned \(rc))")
         }
     }
 

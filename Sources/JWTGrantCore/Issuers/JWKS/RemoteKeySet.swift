@@ -215,17 +215,20 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
     }
 
     /// Checks the JWKS shape (RFC 7517 5: an object with a "keys" array of
-    /// objects) and parses the keys.
-    private func interpret(_ doc: JSONValue) throws(JWTGrantError) -> ([Key], [String]) {
+    /// objects) and parses the keys. A fetched document that fails is
+    /// `.keySourceUnavailable`; a supplied one keeps the parser's code
+    /// (`.badKey` for unusable key material), or `.invalidArgument` for the shape.
+    private func interpret(_ doc: JSONValue, supplied: Bool = false) throws(JWTGrantError) -> ([Key], [String]) {
+        let shapeCode: ErrorCode = supplied ? .invalidArgument : .keySourceUnavailable
         guard doc.isObject, let arr = doc["keys"], arr.isArray else {
-            throw JWTGrantError(.keySourceUnavailable, "not a JWKS: expected an object with a \"keys\" array")
+            throw JWTGrantError(shapeCode, "not a JWKS: expected an object with a \"keys\" array")
         }
         if arr.elements.contains(where: { !$0.isObject }) {
-            throw JWTGrantError(.keySourceUnavailable, "not a JWKS: every member of \"keys\" must be an object")
+            throw JWTGrantError(shapeCode, "not a JWKS: every member of \"keys\" must be an object")
         }
         let keys: [Key]
         do { keys = try parse(doc) } catch {
-            throw JWTGrantError(.keySourceUnavailable, "not a JWKS: \(error.reason)")
+            throw JWTGrantError(supplied ? error.code : .keySourceUnavailable, "not a usable JWKS: \(error.reason)")
         }
         return (keys, keys.compactMap(kidOf))
     }
@@ -284,12 +287,11 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
 
     /// Installs a JWKS document the host fetched itself (or was configured
     /// with). `maxAge` nil uses `defaultTTL`; the value is clamped like a
-    /// `max-age`. Throws `.invalidArgument` when it is not a JWKS.
+    /// `max-age`. Throws `.invalidArgument` when it is not a JWKS, or the
+    /// parser's error (`.badKey`) when a key is unusable; the cached set is
+    /// then left as it was.
     public func supply(document: JSONValue, maxAge: Int?) throws(JWTGrantError) {
-        let keys: [Key], kids: [String]
-        do { (keys, kids) = try interpret(document) } catch {
-            throw JWTGrantError(.invalidArgument, error.reason)
-        }
+        let (keys, kids) = try interpret(document, supplied: true)
         lock.withLock {
             guard !closed else { return }
             install(keys, kids: kids, ttl: options.ttl(maxAge: maxAge), at: now())
