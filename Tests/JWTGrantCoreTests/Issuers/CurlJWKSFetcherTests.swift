@@ -20,13 +20,13 @@ final class CurlJWKSFetcherTests: XCTestCase {
 
     func testNormalFetchReadsBodyAndMaxAge() {
         let r = CurlJWKSFetcher().fetch(url: server.url("/jwks?kids=a,b&max_age=321"), options: JWKSEndpointOptions())
-        guard case .response(let status, let body, let maxAge) = r else { return XCTFail("\(r)") }
+        guard case .response(let status, let body, let maxAge) = r else { return XCTFail(summary(r)) }
         XCTAssertEqual(status, 200)
         XCTAssertEqual(maxAge, 321)
         XCTAssertTrue(String(decoding: body, as: UTF8.self).contains("\"kid\": \"b\""))
 
         let r2 = CurlJWKSFetcher().fetch(url: server.url("/jwks?kids=a"), options: JWKSEndpointOptions())
-        guard case .response(200, _, nil) = r2 else { return XCTFail("\(r2)") }
+        guard case .response(200, _, nil) = r2 else { return XCTFail(summary(r2)) }
     }
 
     func testServerErrorFails() {
@@ -58,6 +58,16 @@ final class CurlJWKSFetcherTests: XCTestCase {
         o.sizeLimitBytes = 200_000
         let (ok, _) = failure("/big?cl=0", o)
         XCTAssertNil(ok)
+    }
+
+    func testFetcherItselfStopsAtTheLimit() {
+        // The fetcher fails (it does not hand over a truncated or whole body),
+        // with and without a Content-Length.
+        for path in ["/big", "/big?cl=0"] {
+            let r = CurlJWKSFetcher().fetch(url: server.url(path), options: JWKSEndpointOptions())
+            guard case .failure(let reason) = r else { XCTFail("\(path): \(summary(r))"); continue }
+            XCTAssertTrue(reason.hasPrefix("oversized"), reason)
+        }
     }
 
     func testNotJSON() {
@@ -110,13 +120,13 @@ final class CurlJWKSFetcherTests: XCTestCase {
     func testTLSIsVerified() {
         // Plain HTTP spoken to by an https client: the handshake fails, reported as TLS/unreachable.
         let r = CurlJWKSFetcher().fetch(url: "https://127.0.0.1:\(server.port)/jwks", options: JWKSEndpointOptions())
-        guard case .failure(let reason) = r else { return XCTFail("\(r)") }
+        guard case .failure(let reason) = r else { return XCTFail(summary(r)) }
         XCTAssertTrue(reason.hasPrefix("TLS") || reason.hasPrefix("unreachable"), reason)
     }
 
     func testFetcherRefusesPolicyViolations() {
         let r = CurlJWKSFetcher().fetch(url: "file:///etc/passwd", options: JWKSEndpointOptions())
-        guard case .failure(let reason) = r else { return XCTFail("\(r)") }
+        guard case .failure(let reason) = r else { return XCTFail(summary(r)) }
         XCTAssertTrue(reason.contains("refused URL"), reason)
     }
 }

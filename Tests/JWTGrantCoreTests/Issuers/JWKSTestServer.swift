@@ -53,7 +53,7 @@ final class JWKSTestServer {
     func set(_ id: String, _ query: String) {
         let r = CurlJWKSFetcher().fetch(url: url("/set/\(id)?\(query)"), options: JWKSEndpointOptions())
         if case .response(200, _, _) = r { return }
-        XCTFail("could not set server state: \(r)")
+        XCTFail("could not set server state: \(summary(r))")
     }
 
     func stop() {
@@ -119,4 +119,43 @@ func eventually(_ seconds: Double, _ cond: () -> Bool) -> Bool {
         usleep(10_000)
     }
     return cond()
+}
+
+/// Runs `body(i)` on `n` new pthreads at once (all released together) and joins them.
+func runOnThreads(_ n: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    final class Gate: Sendable { let open = Mutex<Bool>(false) }
+    final class Job: Sendable {
+        let i: Int
+        let run: @Sendable (Int) -> Void
+        init(_ i: Int, _ run: @escaping @Sendable (Int) -> Void) { self.i = i; self.run = run }
+    }
+    let gate = Gate()
+    var threads: [pthread_t] = []
+    for i in 0..<n {
+        let job = Unmanaged.passRetained(Job(i) { i in
+            while !gate.open.withLock({ $0 }) { usleep(100) }
+            body(i)
+        }).toOpaque()
+        var t = pthread_t()
+        let rc = pthread_create(&t, nil, { p in
+            guard let p else { return nil }
+            let job = Unmanaged<Job>.fromOpaque(p).takeRetainedValue()
+            job.run(job.i)
+            return nil
+        }, job)
+        XCTAssertEqual(rc, 0)
+        if rc == 0 { threads.append(t) } else { Unmanaged<Job>.fromOpaque(job).release() }
+    }
+    gate.open.withLock { $0 = true }
+    for t in threads { pthread_join(t, nil) }
+}
+
+/// A fetch result for a failure message (a body is summarised, not dumped).
+func summary(_ r: JWKSFetchResult) -> String {
+    switch r {
+    case .response(let status, let body, let maxAge):
+        return "response \(status), \(body.count) bytes, max-age \(maxAge.map(String.init) ?? "none")"
+    case .failure(let reason): return "failure: \(reason)"
+    case .deferred: return "deferred"
+    }
 }

@@ -104,7 +104,7 @@ final class RemoteKeySetTests: XCTestCase {
         let f = CountingFetcher()
         let set = try makeKeySet(server.url("/state/cold"), fetcher: f)
         let ok = Mutex<Int>(0)
-        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+        runOnThreads(8) { _ in
             if let k = try? set.keys(kid: "a"), k == [TestKey(kid: "a")] { ok.withLock { $0 += 1 } }
         }
         XCTAssertEqual(ok.withLock { $0 }, 8)
