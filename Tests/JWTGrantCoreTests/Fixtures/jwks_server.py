@@ -2,7 +2,7 @@
 """A misbehaving JWKS endpoint for the RemoteKeySet tests.
 
 Listens on 127.0.0.1 on a free port, prints the port on stdout, serves until
-killed. Paths:
+killed; with `--tls CERT KEY` it speaks https. Paths:
   /jwks?kids=a,b[&max_age=N]   a JWKS whose keys have those kids
   /state/<id>                  a JWKS whose kids/delay/max_age are set by
   /set/<id>?kids=a,b[&delay=S][&max_age=N]   (rotation, slow refresh)
@@ -115,6 +115,11 @@ class Handler(BaseHTTPRequestHandler):
 def main():
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
+    if len(sys.argv) == 4 and sys.argv[1] == "--tls":
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     sys.stdout.write("%d\n" % srv.server_address[1])
     sys.stdout.flush()
     srv.serve_forever()

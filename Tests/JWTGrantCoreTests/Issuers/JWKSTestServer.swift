@@ -9,10 +9,15 @@ import Synchronization
 final class JWKSTestServer {
     let pid: pid_t
     let port: Int
+    let scheme: String
     private var stopped = false
 
-    init() throws {
-        let script = String(#filePath.dropLast("Issuers/JWKSTestServer.swift".count)) + "Fixtures/jwks_server.py"
+    /// The Fixtures directory, with a trailing slash.
+    static let fixtures = String(#filePath.dropLast("Issuers/JWKSTestServer.swift".count)) + "Fixtures/"
+
+    /// - Parameter tls: serve https with Fixtures/<tls>.{crt,key} ("tls_localhost").
+    init(tls: String? = nil) throws {
+        let script = Self.fixtures + "jwks_server.py"
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw XCTSkip("pipe failed") }
         var actions = posix_spawn_file_actions_t()
@@ -21,6 +26,7 @@ final class JWKSTestServer {
         posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
         posix_spawn_file_actions_addclose(&actions, fds[0])
         let args = ["python3", "-u", script]
+            + (tls.map { ["--tls", Self.fixtures + $0 + ".crt", Self.fixtures + $0 + ".key"] } ?? [])
         var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var p = pid_t()
@@ -45,9 +51,10 @@ final class JWKSTestServer {
             throw XCTSkip("test server did not report a port")
         }
         port = n
+        scheme = tls == nil ? "http" : "https"
     }
 
-    func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
+    func url(_ path: String) -> String { "\(scheme)://127.0.0.1:\(port)\(path)" }
 
     /// Sets the state of /state/<id> through the server itself.
     func set(_ id: String, _ query: String) {
