@@ -254,3 +254,41 @@ final class RemoteKeySetTests: XCTestCase {
         XCTAssertEqual(f.count, 2)
     }
 }
+
+final class RemoteKeySetStressTests: XCTestCase {
+    /// Many threads verify while the set ages through refresh-ahead and
+    /// expiry: every known kid is served, unknown kids never hammer the
+    /// endpoint, and nothing crashes (run under TSan too).
+    func testConcurrentUseWhileRefreshing() throws {
+        let server = try JWKSTestServer()
+        defer { server.stop() }
+        server.set("stress", "kids=a,b&delay=0.05")
+        let clock = ManualClock()
+        let f = CountingFetcher()
+        let set = try makeKeySet(server.url("/state/stress"), fetcher: f, clock: clock)
+        let failures = Mutex<Int>(0)
+        let notFound = Mutex<Int>(0)
+        runOnThreads(8) { i in
+            for j in 0..<150 {
+                if i == 0 && j % 10 == 0 { clock.advance(50) }      // 1500 s in all
+                let kid = j % 7 == 0 ? "nope-\(i)-\(j)" : (j % 2 == 0 ? "a" : "b")
+                do {
+                    let k = try set.keys(kid: kid)
+                    if k.count != 1 || k[0].kid != kid { failures.withLock { $0 += 1 } }
+                } catch {
+                    if kid.hasPrefix("nope"), let e = error as? JWTGrantError, e.code == .keyNotFound {
+                        notFound.withLock { $0 += 1 }
+                    } else {
+                        failures.withLock { $0 += 1 }
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(failures.withLock { $0 }, 0)
+        XCTAssertGreaterThan(notFound.withLock { $0 }, 0)
+        // 1500 s of clock: 1 cold fetch, about one refresh per 480 s, and at
+        // most one unknown-kid refetch per 30 s (50 of them).
+        XCTAssertLessThanOrEqual(f.count, 1 + 4 + 51)
+        set.close()
+    }
+}

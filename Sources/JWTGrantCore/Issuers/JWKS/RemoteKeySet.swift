@@ -311,7 +311,7 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
         let ids = JSONValue.array()
         for k in c?.kids ?? [] { ids.append(.string(k)) }
         o.set("key_ids", ids)
-        o.set("last_fetch", wall.map { JSONValue.integer(Int64($0.isFinite ? $0 : 0)) } ?? jsonNull())
+        o.set("last_fetch", wall.map { JSONValue.integer(Int64($0.isFinite ? max(0, min($0, 1e15)) : 0)) } ?? jsonNull())
         o.set("last_error", err.map { JSONValue.string($0) } ?? jsonNull())
         o.set("fetch_count", .integer(Int64(count)))
         if let c {
