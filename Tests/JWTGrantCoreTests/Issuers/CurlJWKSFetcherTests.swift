@@ -117,11 +117,12 @@ final class CurlJWKSFetcherTests: XCTestCase {
         XCTAssertLessThan(elapsed, 2.5)
     }
 
-    func testTLSIsVerified() {
-        // Plain HTTP spoken to by an https client: the handshake fails, reported as TLS/unreachable.
+    func testHTTPSToAPlainServerFails() {
+        // An https client against a plain HTTP server: the handshake fails.
         let r = CurlJWKSFetcher().fetch(url: "https://127.0.0.1:\(server.port)/jwks", options: JWKSEndpointOptions())
         guard case .failure(let reason) = r else { return XCTFail(summary(r)) }
-        XCTAssertTrue(reason.hasPrefix("TLS") || reason.hasPrefix("unreachable"), reason)
+        // Python may answer the ClientHello with an HTTP 400 or wait for more.
+        XCTAssertTrue(reason.hasPrefix("TLS") || reason.hasPrefix("unreachable") || reason.hasPrefix("timeout"), reason)
     }
 
     func testFetcherRefusesPolicyViolations() {
