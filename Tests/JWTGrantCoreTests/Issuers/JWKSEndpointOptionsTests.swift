@@ -108,3 +108,37 @@ final class JWKSFetcherRouterTests: XCTestCase {
         guard case .failure("builtin") = f.fetch(url: "https://x/jwks", options: JWKSEndpointOptions()) else { return XCTFail() }
     }
 }
+
+final class JWKSEndpointOptionsConfigTests: XCTestCase {
+    private func options(_ json: String) -> Result<JWKSEndpointOptions, JWTGrantError> {
+        Result { () throws(JWTGrantError) -> JWKSEndpointOptions in
+            try JWKSEndpointOptions(config: JSONValue.parse(json, what: "config"))
+        }
+    }
+
+    func testReadsFields() throws {
+        let o = try options(#"{"connection_timeout":300,"read_timeout":700,"size_limit_bytes":1000,"ca_file":"/etc/ca.pem","min_cache_ttl":10,"max_cache_ttl":100,"default_cache_ttl":50,"unknown_kid_cooldown":5,"stale_if_error":7,"retry_after_failure":2,"refresh_ahead":0.5}"#).get()
+        XCTAssertEqual(o.connectTimeoutMs, 300)
+        XCTAssertEqual(o.readTimeoutMs, 700)
+        XCTAssertEqual(o.sizeLimitBytes, 1000)
+        XCTAssertEqual(o.caFile, "/etc/ca.pem")
+        XCTAssertEqual(o.minTTL, 10)
+        XCTAssertEqual(o.maxTTL, 100)
+        XCTAssertEqual(o.defaultTTL, 50)
+        XCTAssertEqual(o.unknownKidCooldown, 5)
+        XCTAssertEqual(o.staleIfError, 7)
+        XCTAssertEqual(o.retryAfterFailure, 2)
+        XCTAssertEqual(o.refreshAhead, 0.5)
+        XCTAssertEqual(try options("{}").get(), JWKSEndpointOptions())
+    }
+
+    func testRefusesBadConfig() {
+        for bad in [#"[]"#, #"{"conection_timeout":5}"#, #"{"read_timeout":"1000"}"#, #"{"read_timeout":0}"#,
+                    #"{"size_limit_bytes":-1}"#, #"{"connection_timeout":1.5}"#, #"{"ca_file":""}"#,
+                    #"{"ca_file":5}"#, #"{"refresh_ahead":2}"#, #"{"min_cache_ttl":100,"max_cache_ttl":10}"#,
+                    #"{"default_cache_ttl":5}"#, #"{"connection_timeout":99999999999999}"#] {
+            guard case .failure(let e) = options(bad) else { XCTFail("accepted \(bad)"); continue }
+            XCTAssertEqual(e.code, .invalidArgument, bad)
+        }
+    }
+}
