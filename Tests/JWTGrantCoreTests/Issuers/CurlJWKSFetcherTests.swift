@@ -89,6 +89,9 @@ final class CurlJWKSFetcherTests: XCTestCase {
         let e = caught { try set?.keys(kid: "a") }
         XCTAssertEqual(e?.code, .keySourceUnavailable)
         XCTAssertTrue(e?.reason.contains("unreachable") ?? false, e?.reason ?? "no error")
+        // At the token endpoint: invalid_grant (400), never a server error.
+        XCTAssertEqual(e.map { "\($0.code.oauthError)" }, "invalid_grant")
+        XCTAssertEqual(e?.code.httpStatus, 400)
     }
 
     func testStallingEndpointFailsWithinDefaultTimeout() {
