@@ -255,6 +255,40 @@ final class RemoteKeySetTests: XCTestCase {
     }
 }
 
+final class RemoteKeySetCloseTests: XCTestCase {
+    /// A fetch that overruns its bound: close() gives up waiting after
+    /// timeout + 1 s, and the late thread finishes on the object it retained.
+    func testCloseIsBoundedAndTheLateThreadIsHarmless() throws {
+        let clock = ManualClock()
+        let calls = Mutex<Int>(0)
+        let finished = Mutex<Bool>(false)
+        let doc = Array(#"{"keys":[{"kid":"a"}]}"#.utf8)
+        var o = JWKSEndpointOptions()
+        o.connectTimeoutMs = 100
+        o.readTimeoutMs = 100
+        var set: RemoteKeySet<TestKey>? = try makeKeySet(
+            "https://idp.example.com/jwks", options: o,
+            fetcher: CallbackJWKSFetcher { _, _ in
+                let n = calls.withLock { $0 += 1; return $0 }
+                if n > 1 { usleep(2_500_000); finished.withLock { $0 = true } }   // the refresh hangs
+                return .response(status: 200, body: doc, maxAge: nil)
+            }, clock: clock)
+        _ = try set?.keys(kid: "a")
+        clock.advance(500)
+        _ = try set?.keys(kid: "a")                     // starts the hanging background refresh
+        XCTAssertTrue(eventually(1) { calls.withLock { $0 } == 2 })
+        let t0 = monotonicSeconds()
+        set?.close()
+        let waited = monotonicSeconds() - t0
+        XCTAssertGreaterThan(waited, 1.0)
+        XCTAssertLessThan(waited, 2.0)
+        set = nil
+        XCTAssertTrue(eventually(4) { finished.withLock { $0 } })
+        usleep(100_000)                                 // let the thread release the set
+        XCTAssertEqual(calls.withLock { $0 }, 2)
+    }
+}
+
 final class RemoteKeySetStressTests: XCTestCase {
     /// Many threads verify while the set ages through refresh-ahead and
     /// expiry: every known kid is served, unknown kids never hammer the
