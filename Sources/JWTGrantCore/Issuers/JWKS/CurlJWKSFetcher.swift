@@ -39,7 +39,7 @@ public struct CurlJWKSFetcher: JWKSFetcher {
         ok = ok && easy.set(CURLOPT_CONNECTTIMEOUT_MS, o.connectTimeoutMs)
         ok = ok && easy.set(CURLOPT_TIMEOUT_MS, total)
         ok = ok && easy.set(CURLOPT_LOW_SPEED_LIMIT, 1)
-        ok = ok && easy.set(CURLOPT_LOW_SPEED_TIME, max(1, o.readTimeoutMs / 1000))
+        ok = ok && easy.set(CURLOPT_LOW_SPEED_TIME, max(1, (o.readTimeoutMs + 999) / 1000))
         ok = ok && easy.set(CURLOPT_MAXFILESIZE, o.sizeLimitBytes)
         ok = ok && easy.set(CURLOPT_SSL_VERIFYPEER, 1)
         ok = ok && easy.set(CURLOPT_SSL_VERIFYHOST, 2)

@@ -9,7 +9,9 @@ public struct JWKSEndpointOptions: Sendable, Equatable {
     public var connectTimeoutMs: Int = 1000
     /// Milliseconds for the rest of the transfer. The whole request is bounded
     /// by `connectTimeoutMs + readTimeoutMs`, so a server that sends one byte
-    /// at a time cannot hold a request.
+    /// at a time cannot hold a request; in addition a transfer that receives
+    /// nothing for `readTimeoutMs` (rounded up to whole seconds, libcurl's
+    /// low-speed granularity) is abandoned.
     public var readTimeoutMs: Int = 1000
     /// The largest JWKS document accepted, in bytes.
     public var sizeLimitBytes: Int = 51200
