@@ -25,6 +25,8 @@ import CJansson
 ///   not a JWKS.
 ///
 /// Thread-safe. `close()` stops background work; afterwards `keys` fails.
+/// A background refresh thread holds a reference to the key set, so the
+/// object outlives any thread that uses it.
 public final class RemoteKeySet<Key>: @unchecked Sendable {
     public typealias Parse = @Sendable (JSONValue) throws(JWTGrantError) -> [Key]
 
@@ -85,8 +87,6 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
         self.now = now
         self.wallClock = wallClock
     }
-
-    deinit { /* background threads retain self, so none is running here */ }
 
     // MARK: - the request path
 
