@@ -48,7 +48,9 @@ let package = Package(
 
         .testTarget(
             name: "JWTGrantCoreTests",
-            dependencies: ["JWTGrantCore"]
+            dependencies: ["JWTGrantCore"],
+            // Test fixtures are read from the source tree (#filePath), not bundled.
+            exclude: ["Fixtures"]
         ),
     ]
 )
