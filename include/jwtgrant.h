@@ -258,6 +258,157 @@ JWTGRANT_API int32_t jwtgrant_jwks(jwtgrant_ctx *ctx, char **jwks_json_out, char
 JWTGRANT_API int32_t jwtgrant_verify_access_token(jwtgrant_ctx *ctx, const char *token,
                                                   char **claims_json_out, char **error_out);
 
+/* ------------------------------------------------------------------------
+ * JWKS endpoints: host-side fetching
+ *
+ * An issuer registered with "jwks_uri" gets its keys from that URL. By
+ * default the library fetches it itself with libcurl: https only (http only
+ * to 127.0.0.0/8, ::1, localhost), no redirects, TLS verification always
+ * on, the whole transfer bounded by jwks_endpoint.connection_timeout +
+ * jwks_endpoint.read_timeout, at most jwks_endpoint.size_limit_bytes. Such a
+ * fetch blocks the calling thread only when no usable key set is cached
+ * (first use, or a token with a kid not in the set, at most once per 30 s
+ * per issuer); otherwise keys are refreshed ahead of expiry on a background
+ * thread of the library.
+ *
+ * A host with its own event loop (nginx, an async runtime) that must never
+ * block in the library can take the fetching over:
+ *   - jwtgrant_set_jwks_fetcher() registers a function the library calls
+ *     instead of libcurl. It may answer at once through the sink, or start
+ *     the fetch on its loop and return JWTGRANT_JWKS_FETCH_PENDING;
+ *   - jwtgrant_issuer_set_jwks() hands a JWKS document in at any time (the
+ *     answer to a pending fetch, or a document the host obtained otherwise).
+ * ---------------------------------------------------------------------- */
+
+/** Where a fetch function delivers its answer. Owned by the library and
+ *  valid only until the fetch function that received it returns: never keep
+ *  it, never use it from another thread after that return. */
+typedef struct jwtgrant_jwks_sink jwtgrant_jwks_sink;
+
+/** Returned by a jwtgrant_jwks_fetch_fn that started the fetch and will hand
+ *  the document in later with jwtgrant_issuer_set_jwks(). (Positive: it is
+ *  not a status code.) */
+#define JWTGRANT_JWKS_FETCH_PENDING 1
+
+/**
+ * A host fetch function: fetches `url` (GET) for the issuer `issuer_name`.
+ *
+ * Called on the thread of a verification (jwtgrant_verify_assertion,
+ * jwtgrant_exchange_token) when no usable key set is cached, or on a
+ * background thread of the library to refresh one ahead of expiry. It may be
+ * called from several threads at once (never twice at once for the same
+ * issuer) and must be thread-safe.
+ *
+ * The function answers in one of three ways:
+ *   - it calls jwtgrant_jwks_fetch_result() (or jwtgrant_jwks_fetch_error())
+ *     once on `sink` and returns JWTGRANT_OK;
+ *   - it returns JWTGRANT_JWKS_FETCH_PENDING: the fetch goes on in the host,
+ *     which later calls jwtgrant_issuer_set_jwks(ctx, issuer_name, ...).
+ *     Meanwhile tokens are verified with the cached key set, or fail with
+ *     JWTGRANT_EKEY_SOURCE when there is none. The library does not call the
+ *     function again for that issuer for 5 seconds, and afterwards only if
+ *     no document has arrived: a host should coalesce repeated calls;
+ *   - it returns a negative value: the fetch failed (give the reason with
+ *     jwtgrant_jwks_fetch_error() first, if known).
+ *
+ * It must not call jwtgrant_verify_assertion() or jwtgrant_exchange_token()
+ * of the same context (they may wait for this very fetch); it may call
+ * jwtgrant_issuer_set_jwks().
+ *
+ * @param user_data         the pointer given to jwtgrant_set_jwks_fetcher().
+ * @param issuer_name       the "name" of the trusted token issuer; valid
+ *                          during the call only (copy it to keep it).
+ * @param url               the issuer's jwks_uri; valid during the call only.
+ * @param timeout_ms        the bound the library applies to its own fetches
+ *                          (connection_timeout + read_timeout); a blocking
+ *                          host function should honour it.
+ * @param size_limit_bytes  the largest document accepted.
+ * @param sink              where to deliver the answer; see jwtgrant_jwks_sink.
+ * @return JWTGRANT_OK, JWTGRANT_JWKS_FETCH_PENDING, or a negative value.
+ */
+typedef int32_t (*jwtgrant_jwks_fetch_fn)(void *user_data, const char *issuer_name,
+                                          const char *url, int32_t timeout_ms,
+                                          int32_t size_limit_bytes,
+                                          jwtgrant_jwks_sink *sink);
+
+/**
+ * Makes `fn` the fetcher of every "jwks_uri" issuer of `ctx`, those already
+ * registered included. Thread-safe.
+ *
+ * @param fn         the host fetch function; NULL returns to the built-in
+ *                   libcurl fetcher.
+ * @param user_data  passed to `fn` unchanged; not owned by the library. It
+ *                   must stay valid until `fn` is replaced or the context is
+ *                   freed, and every call of `fn` in progress has returned.
+ *                   jwtgrant_ctx_free() waits for a fetch in progress on a
+ *                   library thread for at most timeout_ms + 1 s: a fetch
+ *                   function that returns within timeout_ms (or returns
+ *                   JWTGRANT_JWKS_FETCH_PENDING at once) is never called
+ *                   or still running after jwtgrant_ctx_free() returns.
+ * @param[out] error_out  optional; message on failure (free with jwtgrant_free).
+ * @return JWTGRANT_OK or JWTGRANT_EINVAL (NULL ctx).
+ */
+JWTGRANT_API int32_t jwtgrant_set_jwks_fetcher(jwtgrant_ctx *ctx, jwtgrant_jwks_fetch_fn fn,
+                                               void *user_data, char **error_out);
+
+/**
+ * Delivers the answer of a fetch to `sink`, from inside the fetch function
+ * that received it. The body is copied: the host keeps ownership of `body`
+ * and frees it with its own allocator after this returns. The library judges
+ * the answer as it would its own fetch: a 3xx is "redirect not followed",
+ * another non-2xx status, a body larger than size_limit_bytes, a body that is
+ * not JSON or not a JWKS make the key source unavailable, with that reason.
+ *
+ * @param sink         the sink given to the fetch function.
+ * @param http_status  the HTTP status of the answer (e.g. 200).
+ * @param body         the response body (need not be NUL-terminated); may
+ *                     be NULL when `len` is 0.
+ * @param len          the length of `body` in bytes.
+ * @param max_age      the Cache-Control max-age of the answer in seconds
+ *                     (0 for no-store / no-cache), or -1 when absent. The
+ *                     lifetime is clamped to [60 s, 24 h], 10 min when absent.
+ * @return JWTGRANT_OK, or JWTGRANT_EINVAL (NULL sink, NULL body with a
+ *         non-zero len, or an answer already delivered to this sink).
+ */
+JWTGRANT_API int32_t jwtgrant_jwks_fetch_result(jwtgrant_jwks_sink *sink, int32_t http_status,
+                                                const char *body, size_t len,
+                                                int32_t max_age);
+
+/**
+ * Reports that a fetch failed, from inside the fetch function that received
+ * `sink`. `reason` ("connection refused", "timeout") is copied and shown in
+ * the issuer's "last_error" (jwtgrant_list_issuers).
+ *
+ * @param reason  NUL-terminated text; NULL gives a generic reason.
+ * @return JWTGRANT_OK, or JWTGRANT_EINVAL (NULL sink, or an answer already
+ *         delivered to this sink).
+ */
+JWTGRANT_API int32_t jwtgrant_jwks_fetch_error(jwtgrant_jwks_sink *sink, const char *reason);
+
+/**
+ * Hands in the JWKS document of the trusted token issuer `issuer_name`: the
+ * answer to a fetch that returned JWTGRANT_JWKS_FETCH_PENDING, or a document
+ * the host obtained in any other way. For a "jwks_uri" issuer it replaces the
+ * cached key set, which then lives `max_age_seconds`; for a "jwks" issuer it
+ * replaces the inline key set. It takes effect from
+ * the moment this returns (verifications that start afterwards use the new
+ * set). Thread-safe; never blocks on the network.
+ *
+ * @param issuer_name      the issuer's "name".
+ * @param jwks_json        a JWKS document (RFC 7517 5: {"keys": [...]}),
+ *                         NUL-terminated; only read during the call.
+ * @param max_age_seconds  lifetime in seconds, clamped to [60 s, 24 h]
+ *                         (jwks_endpoint bounds); -1 for the default (10 min).
+ * @param[out] error_out   optional; message on failure (free with jwtgrant_free).
+ * @return JWTGRANT_OK; JWTGRANT_EINVAL (NULL argument, not JSON, not a
+ *         JWKS, or an issuer registered with "certificate");
+ *         JWTGRANT_ENOTFOUND (no such issuer); JWTGRANT_EKEY (a key is
+ *         unusable). On failure the cached key set is left as it was.
+ */
+JWTGRANT_API int32_t jwtgrant_issuer_set_jwks(jwtgrant_ctx *ctx, const char *issuer_name,
+                                              const char *jwks_json, int32_t max_age_seconds,
+                                              char **error_out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -10,6 +10,8 @@ public final class AuthorizationServer: @unchecked Sendable {
     public let clients: ClientRegistry
     /// The token endpoint and the access tokens we issue.
     public let tokenEndpoint: TokenEndpoint
+    /// Who fetches JWKS endpoints: libcurl, or the host's fetch function.
+    public let jwksFetchers = JWKSFetcherRouter()
 
     public init(configJSON: String?, clock: AdjustableClock = AdjustableClock()) throws(JWTGrantError) {
         let config = try ServerConfig(json: configJSON)
@@ -36,8 +38,8 @@ public final class AuthorizationServer: @unchecked Sendable {
     // MARK: trusted token issuers
 
     public func registerIssuer(json: String) throws(JWTGrantError) {
-        let issuer = try IssuerRegistration.parse(json) { (url) throws(JWTGrantError) -> any KeySource in
-            try self.makeRemoteKeySource(url: url)
+        let issuer = try IssuerRegistration.parse(json) { (url, name) throws(JWTGrantError) -> any KeySource in
+            try self.makeRemoteKeySource(url: url, issuerName: name)
         }
         do {
             try issuers.add(issuer)
@@ -57,8 +59,34 @@ public final class AuthorizationServer: @unchecked Sendable {
         return a
     }
 
-    func makeRemoteKeySource(url: String) throws(JWTGrantError) -> any KeySource {
-        throw JWTGrantError(.invalidArgument, "jwks_uri is not wired yet")
+    /// The key source of an issuer registered with `jwks_uri` (the URL is
+    /// checked here, at registration; nothing is fetched until first use).
+    func makeRemoteKeySource(url: String, issuerName: String) throws(JWTGrantError) -> any KeySource {
+        try JWKSURIKeySource(set: RemoteKeySet<VerificationKey>(
+            url: url, options: config.jwksEndpoint,
+            fetcher: jwksFetchers.fetcher(forIssuer: issuerName),
+            parse: { (doc) throws(JWTGrantError) -> [VerificationKey] in try KeyLoader.loadJWKS(doc) },
+            kidOf: { $0.kid },
+            wallClock: clock))
+    }
+
+    /// A JWKS document handed in by the host (`jwtgrant_issuer_set_jwks`):
+    /// the fresh key set of a `jwks_uri` issuer, or the new inline set of a
+    /// `jwks` issuer.
+    public func supplyJWKS(issuerName: String, document: JSONValue, maxAge: Int?) throws(JWTGrantError) {
+        guard let issuer = issuers.lookup(name: issuerName) else {
+            throw JWTGrantError(.notFound, "no trusted issuer named \"\(issuerName.prefix(128))\"")
+        }
+        switch issuer.keySource {
+        case let remote as JWKSURIKeySource:
+            try remote.set.supply(document: document, maxAge: maxAge)
+        case let inline as StaticKeySource where inline.kind == "jwks":
+            let source = try StaticKeySource(kind: "jwks", keys: KeyLoader.loadJWKS(document))
+            try issuers.replaceKeySource(of: issuer, with: source)
+        default:
+            throw JWTGrantError(.invalidArgument,
+                "trusted issuer \"\(issuerName.prefix(128))\" has no JWKS key source (it was registered with a certificate)")
+        }
     }
 
     // MARK: assertions

@@ -9,8 +9,8 @@ public struct ServerConfig: Sendable {
     public var tokenEndpoint: String?
     /// Seconds of leeway on exp, nbf and iat.
     public var clockSkew: Int64 = 0
-    /// `[oauth.jwks_endpoint]`.
-    public var jwksEndpoint = JWKSEndpointConfig()
+    /// `[oauth.jwks_endpoint]`: fetching and caching of JWKS endpoints.
+    public var jwksEndpoint = JWKSEndpointOptions()
     /// `[oauth.grant_type.jwt]`: reject assertions whose iat is older than the period.
     public var enableIatValidation = true
     /// Minutes.
@@ -39,10 +39,7 @@ public struct ServerConfig: Sendable {
         if let v = try r.string("issuer") { issuer = v }
         tokenEndpoint = try r.string("token_endpoint")
         if let v = try r.integer("clock_skew", in: 0...86_400) { clockSkew = v }
-        if var j = try r.object("jwks_endpoint") {
-            try jwksEndpoint.read(&j)
-            try j.finish()
-        }
+        if let j = r.raw("jwks_endpoint") { jwksEndpoint = try JWKSEndpointOptions(config: j) }
         if var g = try r.object("grant_type") {
             if var jwt = try g.object("jwt") {
                 if let v = try jwt.bool("enable_iat_validation") { enableIatValidation = v }
@@ -72,35 +69,5 @@ public struct ServerConfig: Sendable {
         }
         if let v = try r.integer("max_assertion_size", in: 1024...1_048_576) { maxAssertionBytes = Int(v) }
         try r.finish()
-    }
-}
-
-/// `jwks_endpoint.*`: how JWKS endpoints of trusted issuers are fetched and cached.
-public struct JWKSEndpointConfig: Sendable {
-    public var connectionTimeoutMs: Int64 = 1000
-    public var readTimeoutMs: Int64 = 1000
-    public var sizeLimitBytes: Int64 = 51_200
-    public var caFile: String?
-    public var minCacheTTL: Int64 = 60
-    public var maxCacheTTL: Int64 = 86_400
-    public var defaultCacheTTL: Int64 = 600
-    public var unknownKidCooldown: Int64 = 30
-    public var staleIfError: Int64 = 86_400
-
-    public init() {}
-
-    mutating func read(_ r: inout StrictObjectReader) throws(JWTGrantError) {
-        if let v = try r.integer("connection_timeout", in: 1...600_000) { connectionTimeoutMs = v }
-        if let v = try r.integer("read_timeout", in: 1...600_000) { readTimeoutMs = v }
-        if let v = try r.integer("size_limit_bytes", in: 256...16_777_216) { sizeLimitBytes = v }
-        caFile = try r.string("ca_file")
-        if let v = try r.integer("min_cache_ttl", in: 0...31_536_000) { minCacheTTL = v }
-        if let v = try r.integer("max_cache_ttl", in: 0...31_536_000) { maxCacheTTL = v }
-        if let v = try r.integer("default_cache_ttl", in: 0...31_536_000) { defaultCacheTTL = v }
-        if let v = try r.integer("unknown_kid_cooldown", in: 0...86_400) { unknownKidCooldown = v }
-        if let v = try r.integer("stale_if_error", in: 0...31_536_000) { staleIfError = v }
-        guard minCacheTTL <= maxCacheTTL else {
-            throw JWTGrantError(.invalidArgument, "jwks_endpoint.min_cache_ttl must not exceed max_cache_ttl")
-        }
     }
 }

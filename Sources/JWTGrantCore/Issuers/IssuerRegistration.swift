@@ -3,7 +3,7 @@
 /// token.
 public struct IssuerRegistration {
     /// Builds the key source of a `jwks_uri` (the JWKS endpoint key source).
-    public typealias RemoteSourceFactory = (_ url: String) throws(JWTGrantError) -> any KeySource
+    public typealias RemoteSourceFactory = (_ url: String, _ issuerName: String) throws(JWTGrantError) -> any KeySource
 
     public static func parse(_ json: String, remote: RemoteSourceFactory) throws(JWTGrantError) -> TrustedIssuer {
         var r = try StrictObjectReader(JSONValue.parse(json, what: "issuer_json"))
@@ -34,7 +34,7 @@ public struct IssuerRegistration {
             }
             source = try StaticKeySource(kind: "jwks", keys: KeyLoader.loadJWKS(doc))
         } else if let jwksURI {
-            source = try remote(jwksURI)
+            source = try remote(jwksURI, name)
         } else {
             throw JWTGrantError(.invalidArgument, "no key source given")
         }

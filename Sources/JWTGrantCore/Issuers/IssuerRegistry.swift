@@ -37,6 +37,23 @@ public final class IssuerRegistry: @unchecked Sendable {
         return removed
     }
 
+    /// Swaps the key source of a registered issuer (a new inline JWKS). The
+    /// issuer object is replaced whole, so a verification sees the old or the
+    /// new keys, never a mix.
+    public func replaceKeySource(of old: TrustedIssuer, with source: any KeySource) throws(JWTGrantError) {
+        let replacement = TrustedIssuer(name: old.name, issuer: old.issuer, alias: old.alias, keySource: source)
+        let replaced = lock.withWriteLock { () -> Bool in
+            guard byName[old.name] === old else { return false }
+            byName[old.name] = replacement
+            byIssuer[old.issuer] = replacement
+            return true
+        }
+        guard replaced else {
+            throw JWTGrantError(.notFound, "trusted issuer \"\(old.name.prefix(128))\" was removed or changed meanwhile")
+        }
+        old.keySource.close()
+    }
+
     /// The issuer whose `iss` value is exactly `iss`.
     @inline(__always)
     public func lookup(iss: String) -> TrustedIssuer? {

@@ -8,7 +8,7 @@ final class ServerConfigTests: XCTestCase {
             XCTAssertEqual(c.issuer, "https://localhost:9443/oauth2/token")
             XCTAssertNil(c.tokenEndpoint)
             XCTAssertEqual(c.clockSkew, 0)
-            XCTAssertEqual(c.jwksEndpoint.connectionTimeoutMs, 1000)
+            XCTAssertEqual(c.jwksEndpoint.connectTimeoutMs, 1000)
             XCTAssertEqual(c.jwksEndpoint.readTimeoutMs, 1000)
             XCTAssertEqual(c.jwksEndpoint.sizeLimitBytes, 51200)
             XCTAssertTrue(c.enableIatValidation)
@@ -32,7 +32,7 @@ final class ServerConfigTests: XCTestCase {
         XCTAssertEqual(c.issuer, "https://as.example.com")
         XCTAssertEqual(c.tokenEndpoint, "https://as.example.com/oauth2/token")
         XCTAssertEqual(c.clockSkew, 30)
-        XCTAssertEqual(c.jwksEndpoint.connectionTimeoutMs, 200)
+        XCTAssertEqual(c.jwksEndpoint.connectTimeoutMs, 200)
         XCTAssertEqual(c.jwksEndpoint.readTimeoutMs, 300)
         XCTAssertEqual(c.jwksEndpoint.sizeLimitBytes, 4096)
         XCTAssertFalse(c.enableIatValidation)
@@ -47,6 +47,7 @@ final class ServerConfigTests: XCTestCase {
             (#"{"isuser":"x"}"#, "isuser"),
             (#"{"grant_type":{"jwt":{"enable_iat_validaton":true}}}"#, "grant_type.jwt.enable_iat_validaton"),
             (#"{"jwks_endpoint":{"read_timeout":"1000"}}"#, "jwks_endpoint.read_timeout"),
+            (#"{"jwks_endpoint":{"read_timout":1000}}"#, "read_timout"),
             (#"{"clock_skew":1.5}"#, "clock_skew"),
             (#"{"clock_skew":-1}"#, "clock_skew"),
             (#"{"grant_type":{"jwt":{"enable_jwt_cache":"yes"}}}"#, "grant_type.jwt.enable_jwt_cache"),

@@ -1,50 +1,6 @@
-// PROPOSAL (not compiled). Destined for Sources/jwtgrant/KeySources.swift once
-// include/jwtgrant_jwks_section.h.txt is pasted into include/jwtgrant.h.
-// Kept out of Sources/jwtgrant/ because SwiftPM warns about unhandled files
-// there and only the lead changes that target in Package.swift.
-//
-// Checked in a scratch copy of the tree: with the header section spliced in
-// and `public let jwksFetchers = JWKSFetcherRouter()` added to
-// AuthorizationServer, the four functions compile under `@c @implementation`
-// (prototypes match), are exported, and a gcc -std=c99 -pedantic caller got
-// JWTGRANT_EINVAL for a NULL or made-up sink pointer and a NULL issuer name.
-//
-// Assumes, on the lead's side (names are placeholders):
-//   - AuthorizationServer has `let jwksFetchers = JWKSFetcherRouter()` and
-//     `let jwksOptions: JWKSEndpointOptions` (from config "jwks_endpoint.*");
-//   - the registry, when it registers an issuer with "jwks_uri", builds
-//       JWKSURIKeySource(set: try RemoteKeySet<VerificationKey>(
-//           url: uri, options: server.jwksOptions,
-//           fetcher: server.jwksFetchers.fetcher(forIssuer: name),
-//           parse: { (doc) throws(JWTGrantError) in try KeyLoader.loadJWKS(doc) },
-//           kidOf: { $0.kid }))
-//     (RemoteKeySet.init runs JWKSURLPolicy.validate: refused URLs are
-//     JWTGRANT_EINVAL at registration), calls close() on removal and in
-//     the server's deinit;
-//   - `server.issuers.keySource(named:) throws(JWTGrantError) -> any KeySource`
-//     (.notFound when absent).
-
-// ---------------------------------------------------------------------------
-// Sources/JWTGrantCore/Issuers/JWKSURIKeySource.swift (engine side)
-// ---------------------------------------------------------------------------
-
-/// The key source of an issuer registered with "jwks_uri".
-public final class JWKSURIKeySource: KeySource {
-    public let set: RemoteKeySet<VerificationKey>
-    public init(set: RemoteKeySet<VerificationKey>) { self.set = set }
-
-    public var kind: String { "jwks_uri" }
-    public func candidateKeys(kid: String?) throws(JWTGrantError) -> [VerificationKey] {
-        try set.keys(kid: kid)
-    }
-    public func statusJSON() -> JSONValue { set.status() }
-    public func close() { set.close() }
-}
-
-// ---------------------------------------------------------------------------
-// Sources/jwtgrant/KeySources.swift (C-ABI shell)
-// ---------------------------------------------------------------------------
-
+#if canImport(Glibc)
+import Glibc
+#endif
 // Header section "JWKS endpoints: host-side fetching".
 import CJWTGrantHeader
 import JWTGrantCore
@@ -123,13 +79,6 @@ public func jwtgrant_issuer_set_jwks(_ ctx: OpaquePointer?, _ issuerName: Unsafe
         let text = try requiredString(jwksJSON, "jwks_json")
         let doc = try JSONValue.parseObject(text, what: "jwks_json")
         let maxAge: Int? = maxAgeSeconds < 0 ? nil : Int(maxAgeSeconds)
-        switch try s.issuers.keySource(named: name) {
-        case let remote as JWKSURIKeySource:
-            try remote.set.supply(document: doc, maxAge: maxAge)
-        // case let inline as InlineJWKSKeySource: try inline.replace(with: doc)  (lead's type)
-        default:
-            throw JWTGrantError(.invalidArgument,
-                                "issuer \"\(name)\" has no JWKS key source (registered with a certificate)")
-        }
+        try s.supplyJWKS(issuerName: name, document: doc, maxAge: maxAge)
     }
 }
