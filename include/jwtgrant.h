@@ -62,6 +62,10 @@ extern "C" {
  *  applications, replay cache and signing key. */
 typedef struct jwtgrant_ctx jwtgrant_ctx;
 
+/** jansson's value type, for the optional *_json variants (include
+ *  <jansson.h> to use them; the rest of this header does not need it). */
+struct json_t;
+
 /* ------------------------------------------------------------------------
  * Status codes. Append-only: never remove, never renumber, never reuse.
  * jwtgrant_status_name() gives the name, jwtgrant_oauth_error() the
@@ -131,9 +135,29 @@ JWTGRANT_API void jwtgrant_free(void *ptr);
  *
  * @param[out] out          receives the new context (NULL on failure);
  *                          release it with jwtgrant_ctx_free().
- * @param config_json       configuration (see API.md / README): every field
- *                          optional; NULL or "{}" gives embedded defaults.
- *                          Unknown fields and wrong types are JWTGRANT_EINVAL.
+ * @param config_json       configuration; every field optional, NULL or "{}"
+ *                          gives embedded defaults; unknown fields and wrong
+ *                          types are JWTGRANT_EINVAL naming the field:
+ *     issuer                 this server's issuer ("https://localhost:9443/oauth2/token")
+ *     token_endpoint         another accepted aud (none)
+ *     clock_skew             seconds of leeway on exp, nbf, iat (0)
+ *     jwks_endpoint: { connection_timeout, read_timeout (ms, 1000 each),
+ *                      size_limit_bytes (51200), and added beyond API.md:
+ *                      ca_file (PEM CA bundle for a private CA),
+ *                      min_cache_ttl (60), max_cache_ttl (86400),
+ *                      default_cache_ttl (600), unknown_kid_cooldown (30),
+ *                      stale_if_error (86400), retry_after_failure (5)
+ *                      (seconds), refresh_ahead (fraction of the
+ *                      lifetime, 0.2) }
+ *     grant_type: { jwt: { enable_iat_validation (true),
+ *                          iat_validity_period (minutes, 30),
+ *                          enable_jwt_cache (true) } }
+ *     access_token: { lifetime (seconds, 3600), signing_key (PEM private
+ *                     key; generated at start when absent), and added:
+ *                     algorithm ("ES256", "RS256" or "EdDSA"; default the
+ *                     signing key's, ES256 for a generated key) }
+ *     store                  "memory" (the only store implemented so far)
+ *     max_assertion_size     bytes, 1024..1048576 (32768); added beyond API.md
  * @param[out] error_out    optional; message on failure (free with jwtgrant_free).
  * @return JWTGRANT_OK, JWTGRANT_EINVAL, JWTGRANT_EKEY (bad signing_key),
  *         JWTGRANT_ESTORE.
@@ -225,6 +249,16 @@ JWTGRANT_API int32_t jwtgrant_verify_assertion(jwtgrant_ctx *ctx, const char *as
                                                char **claims_json_out, char **error_out);
 
 /**
+ * jansson variant of jwtgrant_verify_assertion() for C callers that already
+ * use jansson (the same libjansson the library links): on success
+ * *claims_out is a NEW REFERENCE to the claims object (release it with
+ * json_decref). Saves serializing and re-parsing the claims. Added beyond
+ * API.md.
+ */
+JWTGRANT_API int32_t jwtgrant_verify_assertion_json(jwtgrant_ctx *ctx, const char *assertion,
+                                                    struct json_t **claims_out, char **error_out);
+
+/**
  * The token endpoint (POST /oauth2/token).
  *
  * @param authorization      the raw Authorization header value, or NULL.
@@ -257,6 +291,15 @@ JWTGRANT_API int32_t jwtgrant_jwks(jwtgrant_ctx *ctx, char **jwks_json_out, char
  *  @return JWTGRANT_OK, JWTGRANT_EINVAL, JWTGRANT_EINVALID_TOKEN. */
 JWTGRANT_API int32_t jwtgrant_verify_access_token(jwtgrant_ctx *ctx, const char *token,
                                                   char **claims_json_out, char **error_out);
+
+/**
+ * jansson variant of jwtgrant_verify_access_token(): on success *claims_out
+ * is a NEW REFERENCE to the claims object (release it with json_decref).
+ * Added beyond API.md.
+ */
+JWTGRANT_API int32_t jwtgrant_verify_access_token_json(jwtgrant_ctx *ctx, const char *token,
+                                                       struct json_t **claims_out, char **error_out);
+
 
 /* ------------------------------------------------------------------------
  * JWKS endpoints: host-side fetching

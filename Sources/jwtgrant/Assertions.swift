@@ -4,6 +4,7 @@ import Glibc
 #endif
 import CJWTGrantHeader
 import JWTGrantCore
+import CJansson
 
 @c @implementation
 public func jwtgrant_verify_assertion(_ ctx: OpaquePointer?, _ assertion: UnsafePointer<CChar>?,
@@ -14,5 +15,17 @@ public func jwtgrant_verify_assertion(_ ctx: OpaquePointer?, _ assertion: Unsafe
         let token = try boundedBytes(assertion, "assertion", limit: s.config.maxAssertionBytes)
         let claims = try s.verifyAssertion(token)
         if let claimsJSONOut { claimsJSONOut.pointee = try jsonCString(claims) }
+    }
+}
+
+@c @implementation
+public func jwtgrant_verify_assertion_json(_ ctx: OpaquePointer?, _ assertion: UnsafePointer<CChar>?,
+                                           _ claimsOut: UnsafeMutablePointer<UnsafeMutablePointer<json_t>?>?,
+                                           _ errorOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    claimsOut?.pointee = nil
+    return withServer(ctx, errorOut) { (s) throws(JWTGrantError) in
+        let out = try requiredOut(claimsOut, "claims_out")
+        let token = try boundedBytes(assertion, "assertion", limit: s.config.maxAssertionBytes)
+        out.pointee = newReference(try s.verifyAssertion(token))
     }
 }

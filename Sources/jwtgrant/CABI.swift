@@ -101,3 +101,9 @@ func jsonCString(_ value: JSONValue) throws(JWTGrantError) -> UnsafeMutablePoint
     guard let result else { throw JWTGrantError(.outOfMemory, "cannot serialize the JSON result") }
     return result
 }
+
+/// A new jansson reference to `value` for a `json_t **` out-parameter.
+@inline(__always)
+func newReference(_ value: JSONValue) -> UnsafeMutablePointer<json_t>? {
+    json_incref(value.raw)
+}

@@ -5,6 +5,7 @@ import Glibc
 #endif
 import CJWTGrantHeader
 import JWTGrantCore
+import CJansson
 
 @c @implementation
 public func jwtgrant_register_client(_ ctx: OpaquePointer?, _ clientJSON: UnsafePointer<CChar>?,
@@ -66,5 +67,18 @@ public func jwtgrant_verify_access_token(_ ctx: OpaquePointer?, _ token: UnsafeP
         guard let token else { throw JWTGrantError(.invalidArgument, "token is NULL") }
         let claims = try s.tokenEndpoint.verifyAccessToken(UnsafeRawBufferPointer(start: token, count: strlen(token)))
         if let claimsOut { claimsOut.pointee = try jsonCString(claims) }
+    }
+}
+
+@c @implementation
+public func jwtgrant_verify_access_token_json(_ ctx: OpaquePointer?, _ token: UnsafePointer<CChar>?,
+                                              _ claimsOut: UnsafeMutablePointer<UnsafeMutablePointer<json_t>?>?,
+                                              _ errorOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    claimsOut?.pointee = nil
+    return withServer(ctx, errorOut) { (s) throws(JWTGrantError) in
+        let out = try requiredOut(claimsOut, "claims_out")
+        guard let token else { throw JWTGrantError(.invalidArgument, "token is NULL") }
+        out.pointee = newReference(
+            try s.tokenEndpoint.verifyAccessToken(UnsafeRawBufferPointer(start: token, count: strlen(token))))
     }
 }

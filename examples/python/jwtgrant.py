@@ -126,6 +126,11 @@ _PROTOTYPES = {
     "jwtgrant_jwks": (ctypes.c_int32, [ctypes.c_void_p, _c_char_pp, _c_char_pp]),
     "jwtgrant_verify_access_token": (ctypes.c_int32,
                                      [ctypes.c_void_p, ctypes.c_char_p, _c_char_pp, _c_char_pp]),
+    # jansson variants: json_t ** out (a new reference; for C callers, tested here raw).
+    "jwtgrant_verify_assertion_json": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_char_p,
+                                                        ctypes.POINTER(ctypes.c_void_p), _c_char_pp]),
+    "jwtgrant_verify_access_token_json": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_char_p,
+                                                           ctypes.POINTER(ctypes.c_void_p), _c_char_pp]),
 }
 
 
