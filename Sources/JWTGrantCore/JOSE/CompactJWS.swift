@@ -98,19 +98,14 @@ public struct CompactJWS {
             guard Base64URL.decode(text, into: buf) else {
                 throw JWTGrantError(.malformed, "\(what) is not base64url")
             }
-            var err = json_error_t()
-            let flags = Int(JSON_REJECT_DUPLICATES)
-            guard let base = buf.baseAddress, length > 0,
-                  let v = json_loadb(base.assumingMemoryBound(to: CChar.self), length, flags, &err) else {
+            let value: JSONValue
+            switch StrictJSON.parseObject(UnsafeRawBufferPointer(rebasing: buf[0..<length])) {
+            case .success(let v):
+                value = v
+            case .failure(let e):
                 if lenient { return nil }
-                let text = withUnsafeBytes(of: err.text) { b -> String in
-                    let u = b.bindMemory(to: UInt8.self)
-                    let end = u.firstIndex(of: 0) ?? u.count
-                    return String(decoding: UnsafeBufferPointer(rebasing: u[0..<end]), as: UTF8.self)
-                }
-                throw JWTGrantError(.malformed, "\(what) is not valid JSON: \(length == 0 ? "empty" : text)")
+                throw JWTGrantError(.malformed, "\(what) is not a valid JSON object: \(e.reason)")
             }
-            let value = JSONValue(taking: v)
             if !value.isObject {
                 if lenient { return nil }
                 throw JWTGrantError(.malformed, "\(what) must be a JSON object")
