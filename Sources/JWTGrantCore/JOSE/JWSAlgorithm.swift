@@ -58,12 +58,27 @@ public enum JWSAlgorithm: String, Sendable, CaseIterable {
     /// The bit of this algorithm in an allow-mask.
     var bit: UInt16 { UInt16(1) << UInt16(index) }
 
-    /// Parses a JWS "alg" value exactly (case-sensitive, as RFC 7515 4.1.1 requires).
+    /// Parses a JWS "alg" value exactly (case-sensitive, as RFC 7515 4.1.1
+    /// requires), without creating a String.
     init?(bytes: UnsafeRawBufferPointer) {
-        for a in JWSAlgorithm.allCases where a.rawValue.utf8.elementsEqual(bytes) {
-            self = a
+        if bytes.count == 5, bytes[0] == UInt8(ascii: "E"), bytes[1] == UInt8(ascii: "d"),
+           bytes[2] == UInt8(ascii: "D"), bytes[3] == UInt8(ascii: "S"), bytes[4] == UInt8(ascii: "A") {
+            self = .edDSA
             return
         }
-        return nil
+        guard bytes.count == 5, bytes[1] == UInt8(ascii: "S") else { return nil }
+        let bits: Int
+        switch (bytes[2], bytes[3], bytes[4]) {
+        case (UInt8(ascii: "2"), UInt8(ascii: "5"), UInt8(ascii: "6")): bits = 0
+        case (UInt8(ascii: "3"), UInt8(ascii: "8"), UInt8(ascii: "4")): bits = 1
+        case (UInt8(ascii: "5"), UInt8(ascii: "1"), UInt8(ascii: "2")): bits = 2
+        default: return nil
+        }
+        switch bytes[0] {
+        case UInt8(ascii: "R"): self = [.rs256, .rs384, .rs512][bits]
+        case UInt8(ascii: "P"): self = [.ps256, .ps384, .ps512][bits]
+        case UInt8(ascii: "E"): self = [.es256, .es384, .es512][bits]
+        default: return nil
+        }
     }
 }

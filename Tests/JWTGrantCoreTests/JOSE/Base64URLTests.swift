@@ -35,6 +35,19 @@ final class Base64URLTests: XCTestCase {
         XCTAssertNil(Base64URL.decode("AB"), "Wycheproof ModifiedUnusedBitsInPayload")
     }
 
+    func testEveryByteOutsideTheAlphabetIsRefusedAtEveryPosition() {
+        let alphabet = Set(Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8))
+        let base = Array("QUJDREVGR0g".utf8)                 // 11 characters: full groups and a tail
+        for b in 0...255 where !alphabet.contains(UInt8(b)) {
+            for pos in 0..<base.count {
+                var t = base
+                t[pos] = UInt8(b)
+                XCTAssertNil(t.withUnsafeBytes { Base64URL.decode($0) }, "byte \(b) at \(pos)")
+            }
+        }
+        XCTAssertEqual(Base64URL.decode("QUJDREVGR0g"), Array("ABCDEFGH".utf8))
+    }
+
     func testLenientDecoderIsOnlyForCertificates() {
         let text = "SGVs bG8+\nLz8=\n"
         let out = Array(text.utf8).withUnsafeBytes { Base64URL.decodeLenient($0) }
