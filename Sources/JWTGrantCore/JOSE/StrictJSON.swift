@@ -162,8 +162,10 @@ struct StrictJSON {
         i += 1
         let start = i
         // Fast path: printable ASCII and valid UTF-8 up to the closing quote.
+        let plain = StrictJSON.plainASCII
         while i < n {
             let c = p[i]
+            if plain[Int(c)] { i += 1; continue }
             if c == UInt8(ascii: "\"") {
                 let s = UnsafeRawPointer(p + start)
                 i += 1
@@ -197,6 +199,16 @@ struct StrictJSON {
         failure = "unterminated string"
         return nil
     }
+
+    /// Bytes that need no attention inside a string: printable ASCII except
+    /// the quote and the backslash. Allocated once, never written after.
+    nonisolated(unsafe) private static let plainASCII: UnsafePointer<Bool> = {
+        let t = UnsafeMutablePointer<Bool>.allocate(capacity: 256)
+        for c in 0..<256 {
+            t[c] = c >= 0x20 && c < 0x80 && c != Int(UInt8(ascii: "\"")) && c != Int(UInt8(ascii: "\\"))
+        }
+        return UnsafePointer(t)
+    }()
 
     /// Validates one multi-byte UTF-8 sequence at `i` and steps over it
     /// (no overlongs, no surrogates, nothing above U+10FFFF).
