@@ -141,9 +141,11 @@ public struct CompactJWS {
             throw JWTGrantError(.header, "JWS \"b64\" (RFC 7797 unencoded payload) is not accepted")
         }
         var kid: String? = nil
-        if let k = header["kid"] {
-            guard let s = k.stringValue else { throw JWTGrantError(.header, "JWS \"kid\" must be a string") }
-            kid = s
+        if let k = json_object_get(header.raw, "kid") {
+            guard k.pointee.type == JSON_STRING, let text = json_string_value(k) else {
+                throw JWTGrantError(.header, "JWS \"kid\" must be a string")
+            }
+            kid = String(decoding: UnsafeRawBufferPointer(start: text, count: json_string_length(k)), as: UTF8.self)
         }
         return (algorithm, kid)
     }

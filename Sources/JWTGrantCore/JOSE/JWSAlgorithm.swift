@@ -74,10 +74,16 @@ public enum JWSAlgorithm: String, Sendable, CaseIterable {
         case (UInt8(ascii: "5"), UInt8(ascii: "1"), UInt8(ascii: "2")): bits = 2
         default: return nil
         }
-        switch bytes[0] {
-        case UInt8(ascii: "R"): self = [.rs256, .rs384, .rs512][bits]
-        case UInt8(ascii: "P"): self = [.ps256, .ps384, .ps512][bits]
-        case UInt8(ascii: "E"): self = [.es256, .es384, .es512][bits]
+        switch (bytes[0], bits) {
+        case (UInt8(ascii: "R"), 0): self = .rs256
+        case (UInt8(ascii: "R"), 1): self = .rs384
+        case (UInt8(ascii: "R"), _): self = .rs512
+        case (UInt8(ascii: "P"), 0): self = .ps256
+        case (UInt8(ascii: "P"), 1): self = .ps384
+        case (UInt8(ascii: "P"), _): self = .ps512
+        case (UInt8(ascii: "E"), 0): self = .es256
+        case (UInt8(ascii: "E"), 1): self = .es384
+        case (UInt8(ascii: "E"), _): self = .es512
         default: return nil
         }
     }

@@ -73,10 +73,22 @@ final class StrictJSONTests: XCTestCase {
             agree(prefix + r + suffix, "raw \(r)")
             agree(Array("{\"".utf8) + r + Array("\":1}".utf8), "raw key \(r)")
         }
-        // Depth around jansson's limit.
-        for depth in [2046, 2047, 2048, 2049] {
-            let text = "{\"a\":" + String(repeating: "[", count: depth - 1) + String(repeating: "]", count: depth - 1) + "}"
-            agree(Array(text.utf8), "depth \(depth)")
+        // Depth: agreement up to StrictJSON's limit (128), refusal above it
+        // (jansson's limit is 2048), both for arrays and objects.
+        func nested(_ depth: Int, object: Bool) -> [UInt8] {
+            let open = object ? "{\"k\":" : "[", close = object ? "}" : "]"
+            return Array(("{\"a\":" + String(repeating: open, count: depth - 1) + "1"
+                          + String(repeating: close, count: depth - 1) + "}").utf8)
+        }
+        for depth in [2, 127, 128] {
+            agree(nested(depth, object: false), "depth \(depth)")
+            agree(nested(depth, object: true), "depth \(depth)")
+        }
+        for depth in [129, 2048, 2049, 10000] {
+            for object in [false, true] {
+                let bytes = nested(depth, object: object)
+                XCTAssertTrue(bytes.withUnsafeBytes { (try? StrictJSON.parseObject($0).get()) == nil }, "depth \(depth)")
+            }
         }
     }
 
