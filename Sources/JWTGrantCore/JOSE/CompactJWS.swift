@@ -88,7 +88,7 @@ public struct CompactJWS {
 
     /// Decodes a segment and parses it as a JSON object. With `lenient`, a
     /// segment that is base64url but not a JSON object gives nil; otherwise
-    /// that is a .malformed error naming jansson's complaint.
+    /// that is a .malformed error naming the reader's complaint.
     private static func decodeJSON(_ text: UnsafeRawBufferPointer, what: String,
                                    lenient: Bool = false) throws(JWTGrantError) -> JSONValue? {
         guard let length = Base64URL.decodedLength(text.count) else {
