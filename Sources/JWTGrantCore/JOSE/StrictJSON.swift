@@ -15,7 +15,7 @@ struct StrictJSON {
     /// Nesting limit. jansson allows 2048; a JOSE header or a claims set
     /// never needs more than a few levels, and this reader recurses, so it
     /// stops at 128 to stay far from the stack limit of any host thread.
-    static let maxDepth = 128
+    static var maxDepth: Int { 128 }          // computed: no lazy-global check per use
 
     private let p: UnsafePointer<UInt8>
     private let n: Int
@@ -26,7 +26,14 @@ struct StrictJSON {
     /// Why the text was refused (static text, for the error reason).
     private(set) var failure: StaticString = "invalid JSON"
 
-    private init(_ p: UnsafePointer<UInt8>, _ n: Int) { self.p = p; self.n = n }
+    /// StrictJSON.plainASCII, read once per document rather than per string.
+    private let plain: UnsafePointer<Bool>
+
+    private init(_ p: UnsafePointer<UInt8>, _ n: Int) {
+        self.p = p
+        self.n = n
+        self.plain = StrictJSON.plainASCII
+    }
 
     /// The JSON object in `bytes`, or the reason it is not one.
     static func parseObject(_ bytes: UnsafeRawBufferPointer) -> Result<JSONValue, JWTGrantError> {
@@ -166,7 +173,7 @@ struct StrictJSON {
         i += 1
         let start = i
         // Fast path: printable ASCII and valid UTF-8 up to the closing quote.
-        let plain = StrictJSON.plainASCII
+        let plain = self.plain
         // Eight bytes at a time while none of them needs attention (SWAR:
         // no byte >= 0x80, < 0x20, '"' or '\\').
         while n - i >= 8 {
