@@ -134,8 +134,9 @@ func mintAssertion(_ key: SigningKey) -> [UInt8] {
 
 // `jwtgrant-bench --parse-only`: a long CompactJWS.parse loop, for profilers.
 if CommandLine.arguments.contains("--parse-only") {
-    let pkey = generateKey(.es256)
-    guard let signing = try? SigningKey(pem: privatePEM(pkey), algorithm: .es256) else { die("SigningKey(pem:)") }
+    let alg = CommandLine.arguments.compactMap { JWSAlgorithm(rawValue: $0) }.first ?? .es256
+    let pkey = generateKey(alg)
+    guard let signing = try? SigningKey(pem: privatePEM(pkey), algorithm: alg) else { die("SigningKey(pem:)") }
     let token = mintAssertion(signing)
     var failures = 0
     let t0 = cpuNow()
