@@ -46,6 +46,10 @@ let package = Package(
             ]
         ),
 
+        // Verification benchmark: the engine against raw OpenSSL (prints figures only).
+        .executableTarget(name: "jwtgrant-bench", dependencies: ["JWTGrantCore", "COpenSSL", "CSodium"],
+                          path: "Benchmarks/JWSBench"),
+
         .testTarget(
             name: "JWTGrantCoreTests",
             dependencies: ["JWTGrantCore"],

@@ -71,37 +71,54 @@ public enum Base64URL {
     static func decode(_ text: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) -> Bool {
         let n = text.count
         guard let outLength = decodedLength(n), out.count >= outLength else { return false }
-        return urlTable.withUnsafeBufferPointer { t -> Bool in
-            var i = 0, o = 0
-            var bad: UInt8 = 0
-            while i + 4 <= n {
-                let a = t[Int(text[i])], b = t[Int(text[i + 1])]
-                let c = t[Int(text[i + 2])], d = t[Int(text[i + 3])]
-                bad |= a | b | c | d
-                let v = UInt32(a & 63) << 18 | UInt32(b & 63) << 12 | UInt32(c & 63) << 6 | UInt32(d & 63)
-                out[o] = UInt8(truncatingIfNeeded: v >> 16)
-                out[o + 1] = UInt8(truncatingIfNeeded: v >> 8)
-                out[o + 2] = UInt8(truncatingIfNeeded: v)
-                i += 4; o += 3
-            }
-            switch n - i {
-            case 2:
-                let a = t[Int(text[i])], b = t[Int(text[i + 1])]
-                bad |= a | b
-                if b & 0x0F != 0 { return false }       // non-canonical trailing bits
-                out[o] = (a & 63) << 2 | (b & 63) >> 4
-            case 3:
-                let a = t[Int(text[i])], b = t[Int(text[i + 1])], c = t[Int(text[i + 2])]
-                bad |= a | b | c
-                if c & 0x03 != 0 { return false }
-                out[o] = (a & 63) << 2 | (b & 63) >> 4
-                out[o + 1] = (b & 0x0F) << 4 | (c & 63) >> 2
-            default:
-                break
-            }
-            return bad & 0xC0 == 0     // any 0xFF entry sets the high bits
+        guard n > 0, let srcBase = text.baseAddress, let dstBase = out.baseAddress else { return n == 0 }
+        let t = shiftedTables
+        var src = srcBase.assumingMemoryBound(to: UInt8.self)
+        var dst = dstBase.assumingMemoryBound(to: UInt8.self)
+        var bad: UInt32 = 0
+        for _ in 0..<(n / 4) {
+            let v = t[Int(src[0])] | t[256 + Int(src[1])] | t[512 + Int(src[2])] | t[768 + Int(src[3])]
+            bad |= v
+            dst[0] = UInt8(truncatingIfNeeded: v >> 16)
+            dst[1] = UInt8(truncatingIfNeeded: v >> 8)
+            dst[2] = UInt8(truncatingIfNeeded: v)
+            src += 4; dst += 3
         }
+        switch n % 4 {
+        case 2:
+            let v = t[Int(src[0])] | t[256 + Int(src[1])]
+            bad |= v
+            if v & 0xFFFF != 0 { return false }              // non-canonical trailing bits
+            dst[0] = UInt8(truncatingIfNeeded: v >> 16)
+        case 3:
+            let v = t[Int(src[0])] | t[256 + Int(src[1])] | t[512 + Int(src[2])]
+            bad |= v
+            if v & 0xFF != 0 { return false }
+            dst[0] = UInt8(truncatingIfNeeded: v >> 16)
+            dst[1] = UInt8(truncatingIfNeeded: v >> 8)
+        default:
+            break
+        }
+        return bad & invalidBit == 0
     }
+
+    /// Set in a shifted-table entry for a character outside the alphabet.
+    private static let invalidBit: UInt32 = 1 << 24
+
+    /// Four 256-entry tables: the 6-bit value of a character already shifted
+    /// to its place in a 24-bit group (18, 12, 6, 0), or `invalidBit`.
+    /// Allocated once, never freed, never written after initialisation.
+    nonisolated(unsafe) private static let shiftedTables: UnsafePointer<UInt32> = {
+        let t = UnsafeMutablePointer<UInt32>.allocate(capacity: 1024)
+        for position in 0..<4 {
+            let shift = UInt32(18 - 6 * position)
+            for c in 0..<256 {
+                let v = urlTable[c]
+                t[position * 256 + c] = v == 0xFF ? invalidBit : UInt32(v) << shift
+            }
+        }
+        return UnsafePointer(t)
+    }()
 
     public static func decode(_ text: UnsafeRawBufferPointer) -> [UInt8]? {
         guard let length = decodedLength(text.count) else { return nil }

@@ -1,4 +1,9 @@
 import CJansson
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// A compact JWS (RFC 7515 section 7.1), parsed and checked (shape,
 /// base64url, JSON, header policy) but NOT verified. The header parameters
@@ -40,18 +45,14 @@ public struct CompactJWS {
             throw JWTGrantError(.malformed, "JWS is longer than \(maxLength) bytes")
         }
         // Exactly two dots.
-        var first = -1, second = -1
-        var i = 0
-        while i < n {
-            if token[i] == UInt8(ascii: ".") {
-                if first < 0 { first = i } else if second < 0 { second = i } else {
-                    throw JWTGrantError(.malformed, "JWS must have exactly 3 segments (a JWE is not accepted)")
-                }
-            }
-            i += 1
-        }
-        guard first >= 0, second >= 0 else {
+        guard let base = token.baseAddress,
+              let d1 = memchr(base, Int32(UInt8(ascii: ".")), n),
+              let d2 = memchr(d1 + 1, Int32(UInt8(ascii: ".")), n - (UnsafeRawPointer(d1) - base) - 1) else {
             throw JWTGrantError(.malformed, "JWS must have exactly 3 segments")
+        }
+        let first = UnsafeRawPointer(d1) - base, second = UnsafeRawPointer(d2) - base
+        if memchr(d2 + 1, Int32(UInt8(ascii: ".")), n - second - 1) != nil {
+            throw JWTGrantError(.malformed, "JWS must have exactly 3 segments (a JWE is not accepted)")
         }
         guard first > 0 else { throw JWTGrantError(.malformed, "JWS header segment is empty") }
 
@@ -87,7 +88,7 @@ public struct CompactJWS {
 
     /// Decodes a segment and parses it as a JSON object. With `lenient`, a
     /// segment that is base64url but not a JSON object gives nil; otherwise
-    /// that is a .malformed error naming jansson's complaint.
+    /// that is a .malformed error naming the reader's complaint.
     private static func decodeJSON(_ text: UnsafeRawBufferPointer, what: String,
                                    lenient: Bool = false) throws(JWTGrantError) -> JSONValue? {
         guard let length = Base64URL.decodedLength(text.count) else {
@@ -98,19 +99,14 @@ public struct CompactJWS {
             guard Base64URL.decode(text, into: buf) else {
                 throw JWTGrantError(.malformed, "\(what) is not base64url")
             }
-            var err = json_error_t()
-            let flags = Int(JSON_REJECT_DUPLICATES)
-            guard let base = buf.baseAddress, length > 0,
-                  let v = json_loadb(base.assumingMemoryBound(to: CChar.self), length, flags, &err) else {
+            let value: JSONValue
+            switch StrictJSON.parseObject(UnsafeRawBufferPointer(rebasing: buf[0..<length])) {
+            case .success(let v):
+                value = v
+            case .failure(let e):
                 if lenient { return nil }
-                let text = withUnsafeBytes(of: err.text) { b -> String in
-                    let u = b.bindMemory(to: UInt8.self)
-                    let end = u.firstIndex(of: 0) ?? u.count
-                    return String(decoding: UnsafeBufferPointer(rebasing: u[0..<end]), as: UTF8.self)
-                }
-                throw JWTGrantError(.malformed, "\(what) is not valid JSON: \(length == 0 ? "empty" : text)")
+                throw JWTGrantError(.malformed, "\(what) is not a valid JSON object: \(e.reason)")
             }
-            let value = JSONValue(taking: v)
             if !value.isObject {
                 if lenient { return nil }
                 throw JWTGrantError(.malformed, "\(what) must be a JSON object")
@@ -121,13 +117,15 @@ public struct CompactJWS {
 
     /// The header policy: alg, crit, b64, kid.
     private static func checkHeader(_ header: JSONValue) throws(JWTGrantError) -> (JWSAlgorithm, String?) {
-        guard let algValue = header["alg"] else { throw JWTGrantError(.algorithm, "JWS header has no \"alg\"") }
-        let parsed: JWSAlgorithm?? = algValue.withStringBytes { bytes -> JWSAlgorithm? in
-            JWSAlgorithm(bytes: bytes)
+        guard let algRaw = json_object_get(header.raw, "alg") else {
+            throw JWTGrantError(.algorithm, "JWS header has no \"alg\"")
         }
-        guard let maybe = parsed else { throw JWTGrantError(.algorithm, "JWS \"alg\" must be a string") }
-        guard let algorithm = maybe else {
-            let name = algValue.stringValue ?? ""
+        guard algRaw.pointee.type == JSON_STRING, let algText = json_string_value(algRaw) else {
+            throw JWTGrantError(.algorithm, "JWS \"alg\" must be a string")
+        }
+        let parsed = JWSAlgorithm(bytes: UnsafeRawBufferPointer(start: algText, count: json_string_length(algRaw)))
+        guard let algorithm = parsed else {
+            let name = JSONValue(borrowing: algRaw).stringValue ?? ""
             if name.lowercased() == "none" {
                 throw JWTGrantError(.algorithm, "unsecured JWS (alg none) is not accepted")
             }
@@ -143,9 +141,11 @@ public struct CompactJWS {
             throw JWTGrantError(.header, "JWS \"b64\" (RFC 7797 unencoded payload) is not accepted")
         }
         var kid: String? = nil
-        if let k = header["kid"] {
-            guard let s = k.stringValue else { throw JWTGrantError(.header, "JWS \"kid\" must be a string") }
-            kid = s
+        if let k = json_object_get(header.raw, "kid") {
+            guard k.pointee.type == JSON_STRING, let text = json_string_value(k) else {
+                throw JWTGrantError(.header, "JWS \"kid\" must be a string")
+            }
+            kid = String(decoding: UnsafeRawBufferPointer(start: text, count: json_string_length(k)), as: UTF8.self)
         }
         return (algorithm, kid)
     }

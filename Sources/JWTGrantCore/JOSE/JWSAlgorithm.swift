@@ -58,12 +58,33 @@ public enum JWSAlgorithm: String, Sendable, CaseIterable {
     /// The bit of this algorithm in an allow-mask.
     var bit: UInt16 { UInt16(1) << UInt16(index) }
 
-    /// Parses a JWS "alg" value exactly (case-sensitive, as RFC 7515 4.1.1 requires).
+    /// Parses a JWS "alg" value exactly (case-sensitive, as RFC 7515 4.1.1
+    /// requires), without creating a String.
     init?(bytes: UnsafeRawBufferPointer) {
-        for a in JWSAlgorithm.allCases where a.rawValue.utf8.elementsEqual(bytes) {
-            self = a
+        if bytes.count == 5, bytes[0] == UInt8(ascii: "E"), bytes[1] == UInt8(ascii: "d"),
+           bytes[2] == UInt8(ascii: "D"), bytes[3] == UInt8(ascii: "S"), bytes[4] == UInt8(ascii: "A") {
+            self = .edDSA
             return
         }
-        return nil
+        guard bytes.count == 5, bytes[1] == UInt8(ascii: "S") else { return nil }
+        let bits: Int
+        switch (bytes[2], bytes[3], bytes[4]) {
+        case (UInt8(ascii: "2"), UInt8(ascii: "5"), UInt8(ascii: "6")): bits = 0
+        case (UInt8(ascii: "3"), UInt8(ascii: "8"), UInt8(ascii: "4")): bits = 1
+        case (UInt8(ascii: "5"), UInt8(ascii: "1"), UInt8(ascii: "2")): bits = 2
+        default: return nil
+        }
+        switch (bytes[0], bits) {
+        case (UInt8(ascii: "R"), 0): self = .rs256
+        case (UInt8(ascii: "R"), 1): self = .rs384
+        case (UInt8(ascii: "R"), _): self = .rs512
+        case (UInt8(ascii: "P"), 0): self = .ps256
+        case (UInt8(ascii: "P"), 1): self = .ps384
+        case (UInt8(ascii: "P"), _): self = .ps512
+        case (UInt8(ascii: "E"), 0): self = .es256
+        case (UInt8(ascii: "E"), 1): self = .es384
+        case (UInt8(ascii: "E"), _): self = .es512
+        default: return nil
+        }
     }
 }

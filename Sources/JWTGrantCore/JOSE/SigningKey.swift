@@ -26,10 +26,7 @@ public final class SigningKey: @unchecked Sendable {
             SigningKey.free(pkey)
             throw error
         }
-        self.pkey = pkey
-        self.algorithm = algorithm
-        let thumbprintInput = SigningKey.thumbprintInput(params)
-        self.kid = Base64URL.encode(SigningKey.sha256(Array(thumbprintInput.utf8)))
+        let kid = SigningKey.thumbprint(params)
         let jwk = JSONValue.object()
         switch params {
         case .rsa(let n, let e):
@@ -49,8 +46,18 @@ public final class SigningKey: @unchecked Sendable {
         jwk.set("kid", .string(kid))
         jwk.set("alg", .string(algorithm.rawValue))
         jwk.set("use", .string("sig"))
+        let verificationKey: VerificationKey
+        do {
+            verificationKey = try JWK.load(jwk)
+        } catch {
+            SigningKey.free(pkey)
+            throw error
+        }
+        self.pkey = pkey
+        self.algorithm = algorithm
+        self.kid = kid
         self.publicJWK = jwk
-        self.verificationKey = try JWK.load(jwk)
+        self.verificationKey = verificationKey
     }
 
     deinit { SigningKey.free(pkey) }

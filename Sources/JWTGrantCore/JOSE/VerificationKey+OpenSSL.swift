@@ -100,28 +100,21 @@ extension VerificationKey {
             mask = only.bit
         }
 
-        var prepared = [OpaquePointer?](repeating: nil, count: JWSAlgorithm.allCases.count)
-        var failure: JWTGrantError? = nil
+        var pools = [VerifierPool?](repeating: nil, count: JWSAlgorithm.allCases.count)
         for a in JWSAlgorithm.allCases where mask & a.bit != 0 && a.family != .edDSA {
-            guard let ctx = prepareVerify(pkey, alg: a) else {
-                failure = JWTGrantError(.internalError, "cannot prepare \(a.rawValue) verification")
-                break
+            guard let pool = VerifierPool.make(alg: a, pkey: pkey) else {
+                throw JWTGrantError(.internalError, "cannot prepare \(a.rawValue) verification")
             }
-            prepared[a.index] = ctx
-        }
-        if let f = failure {
-            for case let c? in prepared { EVP_MD_CTX_free(c) }
-            throw f
+            pools[a.index] = pool
         }
         owned = nil
-        return VerificationKey(pkey: pkey, material: material, allowMask: mask, prepared: prepared,
+        return VerificationKey(pkey: pkey, material: material, allowMask: mask, pools: pools,
                                kid: kid, keyType: keyType, summary: summary,
                                notBefore: notBefore, notAfter: notAfter, fingerprint: fingerprint)
     }
 
-    /// Frees the prepared contexts and the key (from deinit).
+    /// Frees the key (from deinit). The pools hold their own reference.
     func releaseOpenSSL() {
-        for case let ctx? in prepared { EVP_MD_CTX_free(ctx) }
         EVP_PKEY_free(pkey)
     }
 
@@ -134,42 +127,6 @@ extension VerificationKey {
         }
     }
 
-    /// An EVP_MD_CTX after EVP_DigestVerifyInit, with PSS parameters for PS*.
-    private static func prepareVerify(_ pkey: OpaquePointer, alg: JWSAlgorithm) -> OpaquePointer? {
-        guard let md = messageDigest(alg), let ctx = EVP_MD_CTX_new() else { return nil }
-        var pctx: OpaquePointer? = nil
-        guard EVP_DigestVerifyInit(ctx, &pctx, md, nil, pkey) == 1, let p = pctx else {
-            EVP_MD_CTX_free(ctx); return nil
-        }
-        if alg.family == .rsaPSS {
-            guard EVP_PKEY_CTX_set_rsa_padding(p, RSA_PKCS1_PSS_PADDING) == 1,
-                  EVP_PKEY_CTX_set_rsa_mgf1_md(p, md) == 1,
-                  EVP_PKEY_CTX_set_rsa_pss_saltlen(p, Int32(alg.hashLength)) == 1 else {
-                EVP_MD_CTX_free(ctx); return nil
-            }
-        } else if alg.family == .rsaPKCS1 {
-            guard EVP_PKEY_CTX_set_rsa_padding(p, RSA_PKCS1_PADDING) == 1 else {
-                EVP_MD_CTX_free(ctx); return nil
-            }
-        }
-        return ctx
-    }
-
-    /// Copies the prepared context for `alg` and verifies with it.
-    func verifyPrepared(_ alg: JWSAlgorithm, signingInput: UnsafeRawBufferPointer,
-                        signature: UnsafeRawBufferPointer) -> Bool {
-        guard let template = prepared[alg.index], let ctx = EVP_MD_CTX_new() else { return false }
-        defer { EVP_MD_CTX_free(ctx) }
-        guard EVP_MD_CTX_copy_ex(ctx, template) == 1 else { ERR_clear_error(); return false }
-        let data = signingInput.baseAddress ?? UnsafeRawPointer(bitPattern: 1)
-        guard EVP_DigestVerifyUpdate(ctx, data, signingInput.count) == 1,
-              let sig = signature.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
-            ERR_clear_error(); return false
-        }
-        let ok = EVP_DigestVerifyFinal(ctx, sig, signature.count) == 1
-        if !ok { ERR_clear_error() }
-        return ok
-    }
 }
 
 /// Big-endian magnitude of a BIGNUM.

@@ -3,8 +3,8 @@
 /// RSA (>= 2048 bits) RS* and PS*, EC exactly the ES* of its curve, OKP
 /// Ed25519 only EdDSA; a JWK "alg" narrows that to one algorithm.
 ///
-/// Thread-safe: the prepared OpenSSL contexts are only ever read (copied)
-/// after construction.
+/// Thread-safe: each verification borrows its own prepared contexts from a
+/// mutex-guarded pool (VerifierPool).
 public final class VerificationKey: @unchecked Sendable {
     /// What `verify` needs besides the EVP_PKEY.
     enum Material {
@@ -29,20 +29,19 @@ public final class VerificationKey: @unchecked Sendable {
     let material: Material
     /// One bit per JWSAlgorithm.index this key may verify.
     let allowMask: UInt16
-    /// Per JWSAlgorithm.index: an EVP_MD_CTX initialised with
-    /// EVP_DigestVerifyInit (and the PSS parameters), copied per verify.
-    let prepared: [OpaquePointer?]
+    /// Per JWSAlgorithm.index: the ready contexts for that algorithm.
+    let pools: [VerifierPool?]
     /// The RSA public key (DER SubjectPublicKeyInfo) or the JWK
     /// parameters, for comparing keys; never secret.
     let fingerprint: [UInt8]
 
-    init(pkey: OpaquePointer, material: Material, allowMask: UInt16, prepared: [OpaquePointer?],
+    init(pkey: OpaquePointer, material: Material, allowMask: UInt16, pools: [VerifierPool?],
          kid: String?, keyType: String, summary: String, notBefore: Double?, notAfter: Double?,
          fingerprint: [UInt8]) {
         self.pkey = pkey
         self.material = material
         self.allowMask = allowMask
-        self.prepared = prepared
+        self.pools = pools
         self.kid = kid
         self.keyType = keyType
         self.summary = summary
@@ -73,7 +72,7 @@ public final class VerificationKey: @unchecked Sendable {
         switch material {
         case .rsa(let modulusBytes):
             guard signature.count == modulusBytes else { return false }
-            return verifyPrepared(alg, signingInput: signingInput, signature: signature)
+            return pools[alg.index]?.verify(message: signingInput, signature: signature) ?? false
         case .ec(let curve):
             return verifyECDSA(alg, curve: curve, signingInput: signingInput, signature: signature)
         case .ed25519(let publicKey):
@@ -93,8 +92,8 @@ public final class VerificationKey: @unchecked Sendable {
             guard let length = ECDSASignature.der(fromRaw: signature, curve: curve, into: der) else {
                 return false
             }
-            return verifyPrepared(alg, signingInput: signingInput,
-                                  signature: UnsafeRawBufferPointer(rebasing: der[0..<length]))
+            return pools[alg.index]?.verify(message: signingInput,
+                                            signature: UnsafeRawBufferPointer(rebasing: der[0..<length])) ?? false
         }
     }
 }

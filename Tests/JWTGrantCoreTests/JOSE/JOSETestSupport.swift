@@ -105,7 +105,8 @@ enum JOSETestSupport {
         msg.withUnsafeBytes { m in sig.withUnsafeBytes { s in key.verify(alg, signingInput: m, signature: s) } }
     }
 
-    static func errorCode(_ body: () throws(JWTGrantError) -> Void) -> ErrorCode? {
-        do { try body(); return nil } catch { return error.code }
+    /// The engine error code `body` throws, nil when it does not throw.
+    static func errorCode(_ body: () throws -> Void) -> ErrorCode? {
+        do { try body(); return nil } catch let e as JWTGrantError { return e.code } catch { return .internalError }
     }
 }
