@@ -99,13 +99,15 @@ public struct CompactJWS {
             guard Base64URL.decode(text, into: buf) else {
                 throw JWTGrantError(.malformed, "\(what) is not base64url")
             }
+            // jansson reads every JSON document of the library: strict
+            // (JSON_REJECT_DUPLICATES, valid UTF-8, nothing after the value).
             let value: JSONValue
-            switch StrictJSON.parseObject(UnsafeRawBufferPointer(rebasing: buf[0..<length])) {
-            case .success(let v):
-                value = v
-            case .failure(let e):
+            do throws(JWTGrantError) {
+                value = try JSONValue.parse(UnsafeRawBufferPointer(rebasing: buf[0..<length]), what: what,
+                                            code: .malformed)
+            } catch {
                 if lenient { return nil }
-                throw JWTGrantError(.malformed, "\(what) is not a valid JSON object: \(e.reason)")
+                throw error
             }
             if !value.isObject {
                 if lenient { return nil }
