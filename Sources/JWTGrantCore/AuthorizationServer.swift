@@ -93,6 +93,14 @@ public final class AuthorizationServer: @unchecked Sendable {
 
     /// Validates an assertion without consuming it; the claims plus "_issuer_name".
     public func verifyAssertion(_ token: UnsafeRawBufferPointer) throws(JWTGrantError) -> JSONValue {
-        try validator.validate(token, consume: false).claims
+        try validator.validate(token, consume: false).claimsWithIssuerName()
+    }
+
+    /// `verifyAssertion` with the claims as JSON text from malloc (C callers).
+    public func verifyAssertionText(_ token: UnsafeRawBufferPointer) throws(JWTGrantError) -> UnsafeMutablePointer<CChar> {
+        guard let text = try validator.validate(token, consume: false).claimsText() else {
+            throw JWTGrantError(.outOfMemory, "out of memory for the claims")
+        }
+        return text
     }
 }

@@ -83,23 +83,13 @@ func boundedBytes(_ p: UnsafePointer<CChar>?, _ name: String, limit: Int) throws
     return UnsafeRawBufferPointer(start: p, count: n)
 }
 
-/// Serializes `value` compactly into memory from malloc (what jwtgrant_free
-/// releases), independent of any allocator the host set for jansson.
+/// `value` as JSON text for an out-parameter (malloc'd; jwtgrant_free).
+@inline(__always)
 func jsonCString(_ value: JSONValue) throws(JWTGrantError) -> UnsafeMutablePointer<CChar> {
-    let result = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 4096) { stack -> UnsafeMutablePointer<CChar>? in
-        let size = json_dumpb(value.raw, stack.baseAddress, stack.count, JSON_COMPACT_FLAGS)
-        guard size > 0, let out = malloc(size + 1)?.assumingMemoryBound(to: CChar.self) else { return nil }
-        if size <= stack.count {
-            memcpy(out, stack.baseAddress!, size)
-        } else if json_dumpb(value.raw, out, size, JSON_COMPACT_FLAGS) != size {
-            free(out)
-            return nil
-        }
-        out[size] = 0
-        return out
+    guard let text = value.serializedCString() else {
+        throw JWTGrantError(.outOfMemory, "out of memory for the JSON result")
     }
-    guard let result else { throw JWTGrantError(.outOfMemory, "cannot serialize the JSON result") }
-    return result
+    return text
 }
 
 /// A new jansson reference to `value` for a `json_t **` out-parameter.

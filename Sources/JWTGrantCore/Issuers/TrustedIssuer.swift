@@ -8,12 +8,16 @@ public final class TrustedIssuer: Sendable {
     /// Another accepted `aud` value for its assertions.
     public let alias: String?
     public let keySource: any KeySource
+    /// `"_issuer_name":"<name>"` as JSON text (escaped by jansson), added to
+    /// the claims of every assertion this issuer's keys verify.
+    let issuerNameMember: [UInt8]
 
     public init(name: String, issuer: String, alias: String?, keySource: any KeySource) {
         self.name = name
         self.issuer = issuer
         self.alias = alias
         self.keySource = keySource
+        self.issuerNameMember = Array("\"_issuer_name\":\(JSONValue.string(name).serialized())".utf8)
     }
 
     /// The public description for `jwtgrant_list_issuers` (no key material).

@@ -66,6 +66,7 @@ extension SigningKey {
     }
 
     static func free(_ pkey: OpaquePointer) { EVP_PKEY_free(pkey) }
+    static func freeContext(_ ctx: OpaquePointer) { EVP_MD_CTX_free(ctx) }
 
     private static func curve(of pkey: OpaquePointer) -> ECCurve? {
         var name = [CChar](repeating: 0, count: 64)
@@ -120,32 +121,54 @@ extension SigningKey {
         }
     }
 
-    /// The JWS signature of `signingInput` (raw r||s of fixed length for ES*).
-    public func sign(_ signingInput: UnsafeRawBufferPointer) throws(JWTGrantError) -> [UInt8] {
-        defer { ERR_clear_error() }
-        guard let ctx = EVP_MD_CTX_new() else { throw JWTGrantError(.outOfMemory, "EVP_MD_CTX_new") }
-        defer { EVP_MD_CTX_free(ctx) }
+    /// A DigestSign context initialised for this key and algorithm (PSS
+    /// parameters included), or nil on failure.
+    static func makeSignContext(_ pkey: OpaquePointer, algorithm: JWSAlgorithm) -> OpaquePointer? {
+        guard let ctx = EVP_MD_CTX_new() else { return nil }
         var pctx: OpaquePointer? = nil
         let md = VerificationKey.messageDigest(algorithm)
-        guard EVP_DigestSignInit(ctx, &pctx, md, nil, pkey) == 1, let p = pctx else {
-            throw JWTGrantError(.internalError, "EVP_DigestSignInit failed")
+        var ok = EVP_DigestSignInit(ctx, &pctx, md, nil, pkey) == 1 && pctx != nil
+        if ok, algorithm.family == .rsaPSS, let p = pctx {
+            ok = EVP_PKEY_CTX_set_rsa_padding(p, RSA_PKCS1_PSS_PADDING) == 1
+                && EVP_PKEY_CTX_set_rsa_mgf1_md(p, md) == 1
+                && EVP_PKEY_CTX_set_rsa_pss_saltlen(p, Int32(algorithm.hashLength)) == 1
         }
-        if algorithm.family == .rsaPSS {
-            guard EVP_PKEY_CTX_set_rsa_padding(p, RSA_PKCS1_PSS_PADDING) == 1,
-                  EVP_PKEY_CTX_set_rsa_mgf1_md(p, md) == 1,
-                  EVP_PKEY_CTX_set_rsa_pss_saltlen(p, Int32(algorithm.hashLength)) == 1 else {
-                throw JWTGrantError(.internalError, "cannot set PSS parameters")
+        guard ok else { EVP_MD_CTX_free(ctx); ERR_clear_error(); return nil }
+        return ctx
+    }
+
+    /// The JWS signature of `signingInput` (raw r||s of fixed length for ES*).
+    /// RSA and ECDSA copy the context prepared once per key (no per-token
+    /// init); Ed25519 signs one-shot, as OpenSSL requires.
+    public func sign(_ signingInput: UnsafeRawBufferPointer) throws(JWTGrantError) -> [UInt8] {
+        defer { ERR_clear_error() }
+        let ctx: OpaquePointer
+        if let template = signTemplate {
+            guard let c = EVP_MD_CTX_new() else { throw JWTGrantError(.outOfMemory, "EVP_MD_CTX_new") }
+            let copied = signTemplateLock.withLock { _ in EVP_MD_CTX_copy_ex(c, template) == 1 }
+            guard copied else { EVP_MD_CTX_free(c); throw JWTGrantError(.internalError, "EVP_MD_CTX_copy_ex failed") }
+            ctx = c
+        } else {
+            guard let c = SigningKey.makeSignContext(pkey, algorithm: algorithm) else {
+                throw JWTGrantError(.internalError, "EVP_DigestSignInit failed")
             }
+            ctx = c
         }
+        defer { EVP_MD_CTX_free(ctx) }
         let data = signingInput.baseAddress?.assumingMemoryBound(to: UInt8.self)
-        var length = 0
-        guard EVP_DigestSign(ctx, nil, &length, data, signingInput.count) == 1, length > 0 else {
-            throw JWTGrantError(.internalError, "EVP_DigestSign (size) failed")
-        }
+        // One signing operation: the buffer is the key's maximum signature
+        // size (asking OpenSSL for the size first would sign twice for ECDSA).
+        var length = Int(EVP_PKEY_get_size(pkey))
+        guard length > 0 else { throw JWTGrantError(.internalError, "EVP_PKEY_get_size failed") }
         var sig = [UInt8](repeating: 0, count: length)
-        guard EVP_DigestSign(ctx, &sig, &length, data, signingInput.count) == 1 else {
-            throw JWTGrantError(.internalError, "EVP_DigestSign failed")
+        let signed: Bool
+        if signTemplate != nil {
+            signed = EVP_DigestSignUpdate(ctx, data, signingInput.count) == 1
+                && EVP_DigestSignFinal(ctx, &sig, &length) == 1
+        } else {
+            signed = EVP_DigestSign(ctx, &sig, &length, data, signingInput.count) == 1
         }
+        guard signed else { throw JWTGrantError(.internalError, "signing failed") }
         sig.removeSubrange(length...)
         if let curve = algorithm.curve {
             guard let raw = ECDSASignature.raw(fromDER: sig, coordinateLength: curve.coordinateLength) else {

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A private key for the access tokens this server issues. Its public half
 /// is published as `publicJWK` (kid = RFC 7638 thumbprint).
 public final class SigningKey: @unchecked Sendable {
@@ -16,6 +18,10 @@ public final class SigningKey: @unchecked Sendable {
     public let verificationKey: VerificationKey
     /// The owned private EVP_PKEY.
     let pkey: OpaquePointer
+    /// An owned DigestSign context prepared once (RSA, ECDSA); copied per
+    /// token under `signTemplateLock`. nil for Ed25519 (one-shot only).
+    let signTemplate: OpaquePointer?
+    let signTemplateLock = Mutex<Void>(())
 
     /// Takes ownership of the private key `pkey` (freed on failure too).
     init(taking pkey: OpaquePointer, algorithm: JWSAlgorithm) throws(JWTGrantError) {
@@ -54,13 +60,17 @@ public final class SigningKey: @unchecked Sendable {
             throw error
         }
         self.pkey = pkey
+        self.signTemplate = algorithm == .edDSA ? nil : SigningKey.makeSignContext(pkey, algorithm: algorithm)
         self.algorithm = algorithm
         self.kid = kid
         self.publicJWK = jwk
         self.verificationKey = verificationKey
     }
 
-    deinit { SigningKey.free(pkey) }
+    deinit {
+        if let signTemplate { SigningKey.freeContext(signTemplate) }
+        SigningKey.free(pkey)
+    }
 
     /// RFC 7638 3.2: the required members only, lexicographic order, no whitespace.
     static func thumbprintInput(_ p: PublicParameters) -> String {

@@ -193,9 +193,22 @@ public final class JSONValue: @unchecked Sendable {
         return String(cString: p)
     }
 
-    /// Compact JSON text as a malloc'd C string (for handing to C callers), or nil.
+    /// Compact JSON text in memory from malloc (what `jwtgrant_free`
+    /// releases, whatever allocator a host set for jansson), or nil when out
+    /// of memory. Small documents are written once, through a stack buffer.
     public func serializedCString() -> UnsafeMutablePointer<CChar>? {
-        json_dumps(raw, JSON_COMPACT_FLAGS)
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 4096) { stack -> UnsafeMutablePointer<CChar>? in
+            let size = json_dumpb(raw, stack.baseAddress, stack.count, JSON_COMPACT_FLAGS)
+            guard size > 0, let out = malloc(size + 1)?.assumingMemoryBound(to: CChar.self) else { return nil }
+            if size <= stack.count {
+                memcpy(out, stack.baseAddress!, size)
+            } else if json_dumpb(raw, out, size, JSON_COMPACT_FLAGS) != size {
+                free(out)
+                return nil
+            }
+            out[size] = 0
+            return out
+        }
     }
 }
 

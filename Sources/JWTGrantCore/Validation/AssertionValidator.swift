@@ -16,9 +16,11 @@ public final class AssertionValidator: Sendable {
 
     /// The outcome of a successful validation.
     public struct Verified {
-        /// The payload plus "_issuer_name".
+        /// The verified payload, as signed.
         public let claims: JSONValue
         public let issuer: TrustedIssuer
+        /// The token's payload segment (base64url), for `claimsText()`.
+        let payloadSegment: UnsafeRawBufferPointer
     }
 
     /// Validates `token`. With `consume`, the assertion is also recorded as
@@ -42,7 +44,8 @@ public final class AssertionValidator: Sendable {
                 try ReplayRule.check(key: key, store: replay, now: now)
             }
         }
-        claims.set("_issuer_name", .string(issuer.name))
-        return Verified(claims: claims, issuer: issuer)
+        let headerEnd = token.firstIndex(of: UInt8(ascii: ".")) ?? 0
+        return Verified(claims: claims, issuer: issuer,
+                        payloadSegment: UnsafeRawBufferPointer(rebasing: token[(headerEnd + 1)..<jws.signingInputLength]))
     }
 }

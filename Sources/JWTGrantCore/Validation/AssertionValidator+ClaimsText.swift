@@ -1,0 +1,41 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CJansson
+
+extension AssertionValidator.Verified {
+    /// The claims plus "_issuer_name", as a JSON object.
+    public func claimsWithIssuerName() -> JSONValue {
+        claims.set("_issuer_name", .string(issuer.name))
+        return claims
+    }
+
+    /// The claims plus "_issuer_name" as JSON text in memory from malloc
+    /// (what `jwtgrant_free` releases), or nil when out of memory.
+    ///
+    /// The payload was signed as JSON text and jansson has read it as one
+    /// strict object; the text handed out is that payload exactly as signed,
+    /// with the member `"_issuer_name":<name>` added before its closing brace.
+    /// This costs a base64url decode instead of re-serializing every claim.
+    /// A payload that already has "_issuer_name" is serialized by jansson
+    /// with the member replaced.
+    public func claimsText() -> UnsafeMutablePointer<CChar>? {
+        if claims.has("_issuer_name") { return claimsWithIssuerName().serializedCString() }
+        let member = issuer.issuerNameMember
+        guard let decoded = Base64URL.decodedLength(payloadSegment.count),
+              let out = malloc(decoded + member.count + 2) else { return nil }
+        let bytes = UnsafeMutableRawBufferPointer(start: out, count: decoded)
+        guard Base64URL.decode(payloadSegment, into: bytes) else { free(out); return nil }
+        // The object's closing brace: the last byte that is not JSON whitespace.
+        var end = decoded
+        while end > 0, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[end - 1]) { end -= 1 }
+        guard end > 0, bytes[end - 1] == UInt8(ascii: "}") else { free(out); return nil }
+        var at = end - 1
+        if claims.count > 0 { out.storeBytes(of: UInt8(ascii: ","), toByteOffset: at, as: UInt8.self); at += 1 }
+        member.withUnsafeBytes { (out + at).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        at += member.count
+        out.storeBytes(of: UInt8(ascii: "}"), toByteOffset: at, as: UInt8.self)
+        out.storeBytes(of: 0, toByteOffset: at + 1, as: UInt8.self)
+        return out.assumingMemoryBound(to: CChar.self)
+    }
+}
