@@ -4,7 +4,6 @@ import Glibc
 // Header section "JWKS endpoints: host-side fetching".
 import CJWTGrantHeader
 import JWTGrantCore
-import Synchronization
 
 /// The host's fetch function and its user_data, carried into the engine.
 private struct HostFetchFunction: @unchecked Sendable {
@@ -15,7 +14,7 @@ private struct HostFetchFunction: @unchecked Sendable {
 /// The sinks whose fetch function is running. A sink pointer the host passes
 /// back is used only if it is in this set, so a stale or made-up pointer is
 /// JWTGRANT_EINVAL instead of a use-after-free.
-private let liveSinks = Mutex<[UInt: JWKSFetchSink]>([:])
+private let liveSinks = Locked<[UInt: JWKSFetchSink]>([:])
 
 private func liveSink(_ p: OpaquePointer?) -> JWKSFetchSink? {
     guard let p else { return nil }

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// A private key for the access tokens this server issues. Its public half
 /// is published as `publicJWK` (kid = RFC 7638 thumbprint).
@@ -21,7 +20,7 @@ public final class SigningKey: @unchecked Sendable {
     /// An owned DigestSign context prepared once (RSA, ECDSA); copied per
     /// token under `signTemplateLock`. nil for Ed25519 (one-shot only).
     let signTemplate: OpaquePointer?
-    let signTemplateLock = Mutex<Void>(())
+    let signTemplateLock = Locked<Void>(())
 
     /// Takes ownership of the private key `pkey` (freed on failure too).
     init(taking pkey: OpaquePointer, algorithm: JWSAlgorithm) throws(JWTGrantError) {

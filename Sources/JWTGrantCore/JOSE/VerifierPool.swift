@@ -1,4 +1,3 @@
-import Synchronization
 
 /// Ready-to-use verification contexts for one (key, algorithm): a digest
 /// context and a signature context already set up (EVP_PKEY_verify_init,
@@ -20,7 +19,7 @@ final class VerifierPool: @unchecked Sendable {
     let pkey: OpaquePointer
     /// The explicitly fetched EVP_MD* (owned).
     let md: OpaquePointer
-    let idle = Mutex<[Pair]>([])
+    let idle = Locked<[Pair]>([])
 
     init(alg: JWSAlgorithm, pkey: OpaquePointer, md: OpaquePointer) {
         self.alg = alg

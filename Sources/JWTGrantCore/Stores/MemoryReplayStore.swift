@@ -1,4 +1,3 @@
-import Synchronization
 
 /// The in-memory replay store: a dictionary of key -> expiry behind a mutex,
 /// bounded by sweeping expired entries as it grows and by a hard cap.
@@ -8,7 +7,7 @@ public final class MemoryReplayStore: ReplayStore {
         var nextSweepAt = 1024
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// Most unexpired entries kept. When full, new assertions are refused
     /// (fail closed) rather than forgetting unexpired ones (fail open).
     public let capacity: Int
