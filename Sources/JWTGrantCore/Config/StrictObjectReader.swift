@@ -17,10 +17,12 @@ public struct StrictObjectReader {
 
     private func name(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
+    /// The member `key`; nil when absent. A JSON null is present (and so a
+    /// type error for every reader below): absence is spelled by leaving
+    /// the member out.
     private mutating func member(_ key: String) -> JSONValue? {
         seen.insert(key)
-        guard let v = object[key], !v.isNull else { return nil }
-        return v
+        return object[key]
     }
 
     public mutating func string(_ key: String, allowEmpty: Bool = false) throws(JWTGrantError) -> String? {
@@ -77,7 +79,10 @@ public struct StrictObjectReader {
     /// Rejects any member that was not read.
     public func finish() throws(JWTGrantError) {
         for key in object.keys where !seen.contains(key) {
-            throw JWTGrantError(.invalidArgument, "unknown field \"\(name(key))\"")
+            let shown = String(String.UnicodeScalarView(key.unicodeScalars.prefix(64).map {
+                $0.value < 0x20 || $0.value == 0x7F ? "?" : $0
+            }))
+            throw JWTGrantError(.invalidArgument, "unknown field \"\(name(shown))\"")
         }
     }
 }

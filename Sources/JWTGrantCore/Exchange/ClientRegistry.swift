@@ -50,64 +50,27 @@ public final class ClientRegistry: Sendable {
 
     // MARK: client_json
 
-    private static let fields: Set<String> = ["client_id", "client_secret", "grant_types", "scopes"]
-
     static func parseClient(json: String) throws(JWTGrantError) -> Client {
         // JSONValue.parse never quotes the input, so a secret cannot leak here.
-        let doc = try JSONValue.parseObject(json, what: "client_json")
-        for key in doc.keys where !fields.contains(key) {
-            throw JWTGrantError(.invalidArgument, "client_json: unknown field \"\(printable(key))\"")
-        }
-        guard let idValue = doc["client_id"] else {
-            throw JWTGrantError(.invalidArgument, "client_json: client_id is required")
-        }
-        guard let clientID = idValue.stringValue else {
-            throw JWTGrantError(.invalidArgument, "client_json: client_id must be a string")
-        }
-        guard !clientID.isEmpty else {
-            throw JWTGrantError(.invalidArgument, "client_json: client_id must not be empty")
-        }
-        guard !clientID.utf8.contains(0) else {
-            throw JWTGrantError(.invalidArgument, "client_json: client_id must not contain NUL")
-        }
-        var secretHash: ClientSecretHash? = nil
-        if let secretValue = doc["client_secret"] {
-            guard let secret = secretValue.stringValue else {
-                throw JWTGrantError(.invalidArgument, "client_json: client_secret must be a string")
-            }
-            guard !secret.isEmpty else {
-                throw JWTGrantError(.invalidArgument, "client_json: client_secret must not be empty")
-            }
-            secretHash = ClientSecretHash(hashing: secret)
-        }
-        let grantTypes = try stringArray(doc["grant_types"], field: "grant_types") ?? []
-        let scopes = try stringArray(doc["scopes"], field: "scopes")
+        var r = try StrictObjectReader(JSONValue.parseObject(json, what: "client_json"), path: "client_json")
+        let clientID = try r.requiredString("client_id")
+        let secret = try r.string("client_secret")
+        var grantTypes: [String] = []
+        for g in try r.stringArray("grant_types") ?? [] where !grantTypes.contains(g) { grantTypes.append(g) }
+        let scopes = try r.stringArray("scopes")
+        try r.finish()
         if let scopes {
             for s in scopes where !ScopeSyntax.isValidToken(s) {
                 throw JWTGrantError(.invalidArgument,
-                                    "client_json: scopes: \"\(printable(s))\" is not a scope token (RFC 6749 3.3)")
+                                    "client_json.scopes: \"\(printable(s))\" is not a scope token (RFC 6749 3.3)")
             }
         }
-        return Client(clientID: clientID, secretHash: secretHash, grantTypes: grantTypes, scopes: scopes)
-    }
-
-    private static func stringArray(_ value: JSONValue?, field: String) throws(JWTGrantError) -> [String]? {
-        guard let value else { return nil }
-        guard value.isArray else {
-            throw JWTGrantError(.invalidArgument, "client_json: \(field) must be an array of strings")
-        }
-        var out: [String] = []
-        for e in value.elements {
-            guard let s = e.stringValue else {
-                throw JWTGrantError(.invalidArgument, "client_json: \(field) must be an array of strings")
-            }
-            if !out.contains(s) { out.append(s) }
-        }
-        return out
+        return Client(clientID: clientID, secretHash: secret.map { ClientSecretHash(hashing: $0) },
+                      grantTypes: grantTypes, scopes: scopes.map { s in s.reduce(into: []) { if !$0.contains($1) { $0.append($1) } } })
     }
 
     /// A field name or value for a message: at most 64 characters, no controls.
-    private static func printable(_ s: String) -> String {
+    static func printable(_ s: String) -> String {
         String(String.UnicodeScalarView(s.unicodeScalars.prefix(64).map { $0.value < 0x20 || $0.value == 0x7F ? "?" : $0 }))
     }
 }
