@@ -27,7 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 import jwtgrant
-from helpers import (ISS, SERVER_ISSUER, T0, claims, issuer_json, mint, private_key,
+from helpers import (ISS, SERVER_ISSUER, claims, issuer_json, mint, private_key,
                      public_jwk)
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning")
@@ -866,6 +866,7 @@ def test_host_fetcher_pending_then_issuer_set_jwks(make_server, endpoint):
     entry = listing(s)
     assert entry["key_ids"] == ["k0"] and entry["last_error"] is None
     assert endpoint.count() == 0
+    assert len(rec.calls) == 1, "a document arrived: the function is not called again"
 
 
 def test_host_fetcher_pending_answered_from_another_thread(make_server):
@@ -1326,3 +1327,46 @@ def test_host_fetcher_pending_single_call_for_many_threads(make_server):
     assert len(rec.calls) == 1, rec.calls
     s.issuer_set_jwks(NAME, jwks((0, "k0")))
     assert s.verify_assertion(token(0, "k0"))["_issuer_name"] == NAME
+
+
+@pytest.mark.parametrize("max_age, lo, hi", [
+    (-1, 590, 600), (0, 50, 60), (30, 50, 60), (7200, 7190, 7200), (2**31 - 1, 86390, 86400),
+])
+def test_max_age_handed_in_is_clamped(make_server, max_age, lo, hi):
+    """Through jwtgrant_jwks_fetch_result and jwtgrant_issuer_set_jwks alike."""
+    s = make_server()
+    s.set_jwks_fetcher(lambda *a: (200, jwks((0, "k0")), max_age))
+    register(s, "https://idp.example.com/jwks", name="fetched")
+    register(s, "https://idp.example.com/jwks", name="supplied", iss="https://other.example.com")
+    s.verify_assertion(token(0, "k0"))
+    s.issuer_set_jwks("supplied", jwks((0, "k0")), max_age=max_age)
+    for name in ("fetched", "supplied"):
+        left = listing(s, name)["expires_in"]
+        assert lo <= left <= hi, (name, max_age, left)
+
+
+def test_remove_issuer_during_a_stalled_fetch(make_server, endpoint):
+    """Removing an issuer whose fetch stalls returns at once; the stalled
+    verification ends with a failure, and the issuer is gone."""
+    url = endpoint.serve(jwks=jwks((0, "k0")), delay=30)
+    s = make_server({"jwks_endpoint": {"connection_timeout": 500, "read_timeout": 500}})
+    register(s, url)
+    out = {}
+
+    def stalled():
+        try:
+            s.verify_assertion(token(0, "k0"))
+            out["r"] = "OK"
+        except jwtgrant.JWTGrantError as e:
+            out["r"] = e.name
+
+    th = threading.Thread(target=stalled)
+    th.start()
+    assert wait_until(lambda: endpoint.count() == 1, timeout=2)
+    t = time.monotonic()
+    s.remove_issuer(NAME)
+    assert time.monotonic() - t < 0.5
+    th.join(10)
+    assert out["r"] in ("JWTGRANT_EKEY_SOURCE", "JWTGRANT_EUNTRUSTED_ISSUER"), out
+    assert s.list_issuers() == []
+    rejected(s, token(0, "k0"), "JWTGRANT_EUNTRUSTED_ISSUER")
