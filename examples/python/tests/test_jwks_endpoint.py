@@ -621,6 +621,10 @@ def test_configured_size_limit(make_server, endpoint):
     ("max-age=5", 50, 60),                   # raised to the 60 s minimum
     ("max-age=99999999", 86390, 86400),      # lowered to the 24 h maximum
     ("no-store", 50, 60),                    # 0, raised to the minimum
+    ('max-age="300"', 290, 300),             # quoted value
+    ("max-age=120, max-age=300", 110, 120),  # several: the smallest
+    ("max-age=abc", 590, 600),               # unparsable: absent
+    ("s-maxage=300", 590, 600),              # not max-age
 ])
 def test_lifetime_from_cache_control(make_server, endpoint, header, lo, hi):
     url = endpoint.serve(jwks=jwks((0, "k0")), cache_control=header)
@@ -1370,3 +1374,24 @@ def test_remove_issuer_during_a_stalled_fetch(make_server, endpoint):
     assert out["r"] in ("JWTGRANT_EKEY_SOURCE", "JWTGRANT_EUNTRUSTED_ISSUER"), out
     assert s.list_issuers() == []
     rejected(s, token(0, "k0"), "JWTGRANT_EUNTRUSTED_ISSUER")
+
+
+def test_host_rotation_while_pending_keeps_serving_cached_keys(make_server):
+    """An nginx-style host: an unknown kid makes the library ask the host,
+    which answers PENDING; meanwhile the cached keys keep verifying and the
+    unknown kid fails; once the host hands the new set in, it verifies."""
+    s = make_server({"jwks_endpoint": {"unknown_kid_cooldown": 0}})
+    rec = Recorder(lambda *a: jwtgrant.PENDING)
+    s.set_jwks_fetcher(rec)
+    register(s, "https://idp.example.com/jwks")
+    s.issuer_set_jwks(NAME, jwks((0, "k0")))
+    assert s.verify_assertion(token(0, "k0"))["_issuer_name"] == NAME
+    assert rec.calls == []
+    rejected(s, token(1, "k1"), "JWTGRANT_EKEY_NOT_FOUND")
+    assert len(rec.calls) == 1 and rec.calls[0][0] == NAME
+    assert s.verify_assertion(token(0, "k0"))["_issuer_name"] == NAME
+    s.issuer_set_jwks(NAME, jwks((0, "k0"), (1, "k1")))
+    assert s.verify_assertion(token(1, "k1"))["_issuer_name"] == NAME
+    assert s.verify_assertion(token(0, "k0"))["_issuer_name"] == NAME
+    assert sorted(listing(s)["key_ids"]) == ["k0", "k1"]
+    assert listing(s)["last_error"] is None
