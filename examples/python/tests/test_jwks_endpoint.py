@@ -17,6 +17,8 @@ import base64
 import collections
 import gc
 import json
+import socket
+import ssl
 import sys
 import threading
 import time
@@ -141,7 +143,8 @@ class _QuietServer(ThreadingHTTPServer):
 class JWKSEndpoint:
     """A JWKS endpoint on 127.0.0.1 whose behaviour the test controls."""
 
-    def __init__(self):
+    def __init__(self, tls=None):
+        """`tls`: (certfile, keyfile) to speak https."""
         self._lock = threading.Lock()
         self._routes = {}
         self._hits = collections.Counter()
@@ -149,6 +152,12 @@ class JWKSEndpoint:
         self.released = threading.Event()
         self.httpd = _QuietServer(("127.0.0.1", 0), _Handler)
         self.httpd.endpoint = self
+        self.scheme = "http"
+        if tls is not None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+            self.scheme = "https"
         self.port = self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever,
                                         kwargs={"poll_interval": 0.05}, daemon=True)
@@ -156,7 +165,7 @@ class JWKSEndpoint:
         self.running = True
 
     def url(self, path="/jwks") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
 
     def serve(self, path="/jwks", jwks=None, **kw) -> str:
         with self._lock:
@@ -1395,3 +1404,112 @@ def test_host_rotation_while_pending_keeps_serving_cached_keys(make_server):
     assert s.verify_assertion(token(0, "k0"))["_issuer_name"] == NAME
     assert sorted(listing(s)["key_ids"]) == ["k0", "k1"]
     assert listing(s)["last_error"] is None
+
+
+# --------------------------------------------------------------------------
+# Connection timeout and TLS
+# --------------------------------------------------------------------------
+
+@pytest.fixture
+def black_hole():
+    """A loopback port whose listen backlog is full: a connect to it stalls
+    (the SYN is dropped), which exercises connection_timeout."""
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(0)
+    port = lsock.getsockname()[1]
+    fill = []
+    for _ in range(4):
+        c = socket.socket()
+        c.setblocking(False)
+        try:
+            c.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        fill.append(c)
+    time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}/jwks"
+    for c in fill:
+        c.close()
+    lsock.close()
+
+
+@pytest.mark.parametrize("config, bound", [
+    ({}, DEFAULT_TIMEOUT_BOUND),
+    ({"connection_timeout": 200, "read_timeout": 5000}, SHORT_TIMEOUT_BOUND),
+])
+def test_connect_stall_fails_within_connection_timeout(make_server, black_hole, config, bound):
+    s = make_server({"jwks_endpoint": config})
+    register(s, black_hole)
+    err, took = timed_rejection(s, token(0, "k0"))
+    assert took < bound, took
+    assert "timeout" in err.message.lower(), err.message
+
+
+def _tls_files(tmp_path, san_ip="127.0.0.1", san_dns="localhost"):
+    """A self-signed certificate (its own CA) for the given names."""
+    import datetime
+    import ipaddress
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import NameOID
+    k = private_key("p256", 7)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "jwks test CA")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    sans = [x509.DNSName(san_dns)]
+    if san_ip:
+        sans.append(x509.IPAddress(ipaddress.ip_address(san_ip)))
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(k.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(k, hashes.SHA256()))
+    certfile, keyfile = tmp_path / "cert.pem", tmp_path / "key.pem"
+    certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    keyfile.write_bytes(k.private_bytes(serialization.Encoding.PEM,
+                                        serialization.PrivateFormat.PKCS8,
+                                        serialization.NoEncryption()))
+    return str(certfile), str(keyfile)
+
+
+@pytest.fixture
+def tls_endpoint(tmp_path):
+    files = _tls_files(tmp_path)
+    ep = JWKSEndpoint(tls=files)
+    ep.certfile = files[0]
+    yield ep
+    ep.stop()
+
+
+def test_https_untrusted_certificate_is_refused(make_server, tls_endpoint):
+    url = tls_endpoint.serve(jwks=jwks((0, "k0")))
+    s = make_server()
+    register(s, url)
+    err = rejected(s, token(0, "k0"))
+    assert "tls" in err.message.lower(), err.message
+    assert tls_endpoint.count() == 0, "no request is sent over an unverified connection"
+
+
+def test_https_with_private_ca_file(make_server, tls_endpoint):
+    url = tls_endpoint.serve(jwks=jwks((0, "k0")))
+    s = make_server({"jwks_endpoint": {"ca_file": tls_endpoint.certfile}})
+    register(s, url)
+    assert s.verify_assertion(token(0, "k0"))["_issuer_name"] == NAME
+    assert tls_endpoint.count() == 1
+
+
+def test_https_host_name_is_verified(make_server, tmp_path):
+    """Trusted CA, but the certificate names another host: refused."""
+    files = _tls_files(tmp_path, san_ip=None, san_dns="other.example.com")
+    ep = JWKSEndpoint(tls=files)
+    try:
+        url = ep.serve(jwks=jwks((0, "k0")))
+        s = make_server({"jwks_endpoint": {"ca_file": files[0]}})
+        register(s, url)
+        err = rejected(s, token(0, "k0"))
+        assert "tls" in err.message.lower(), err.message
+        assert ep.count() == 0
+    finally:
+        ep.stop()
