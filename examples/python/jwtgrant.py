@@ -148,6 +148,10 @@ JWKS_FETCH_FN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_char_
                                  ctypes.c_void_p)
 
 
+def _int32(v: int) -> int:
+    """Clamps to int32_t (ctypes would wrap a bigger value silently)."""
+    return max(-(2 ** 31), min(int(v), 2 ** 31 - 1))
+
 
 class _FetchFnArg:
     """Argument type of a jwtgrant_jwks_fetch_fn parameter: a JWKS_FETCH_FN,
@@ -417,8 +421,11 @@ class Server:
           sent as JSON; ``max_age`` seconds or -1 when absent);
         - :data:`PENDING`: the host hands the document in later with
           :meth:`issuer_set_jwks`;
-        - a ``str``, or an exception raised: the fetch failed with that
-          reason (``jwtgrant_jwks_fetch_error``, then a negative return).
+        - a ``str`` (or ``bytes``, or None), or an exception raised: the
+          fetch failed with that reason (``jwtgrant_jwks_fetch_error``, then
+          a negative return).
+
+        Integers beyond int32_t (``max_age``) are clamped, not wrapped.
 
         The C callback object is kept on the Server for its whole life (a
         collected callback would crash the process); replaced ones are kept
@@ -437,7 +444,7 @@ class Server:
         fetch, or new keys for an inline ``jwks`` issuer. ``max_age`` in
         seconds, -1 for the default lifetime."""
         err = ctypes.c_void_p()
-        rc = self._lib.jwtgrant_issuer_set_jwks(self._ctx(), _arg(name), _arg(jwks), int(max_age),
+        rc = self._lib.jwtgrant_issuer_set_jwks(self._ctx(), _arg(name), _arg(jwks), _int32(max_age),
                                                 ctypes.byref(err))
         self._check(rc, err)
 
@@ -472,9 +479,8 @@ def _make_fetch_trampoline(lib: Library, fetch):
             elif body is None:
                 body = b""
             body = bytes(body)
-            rc = lib.jwtgrant_jwks_fetch_result(sink, int(status), body, len(body),
-                                                -1 if max_age is None else int(max_age))
-            return 0 if rc == 0 else rc
+            return lib.jwtgrant_jwks_fetch_result(sink, _int32(status), body, len(body),
+                                                  -1 if max_age is None else _int32(max_age))
         except Exception as e:  # noqa: BLE001 - a malformed answer is a failed fetch
             reason = f"bad answer from the fetch function: {type(e).__name__}: {e}"
             lib.jwtgrant_jwks_fetch_error(sink, reason.encode("utf-8", "replace"))

@@ -1344,6 +1344,7 @@ def test_host_fetcher_pending_single_call_for_many_threads(make_server):
 
 @pytest.mark.parametrize("max_age, lo, hi", [
     (-1, 590, 600), (0, 50, 60), (30, 50, 60), (7200, 7190, 7200), (2**31 - 1, 86390, 86400),
+    (10**12, 86390, 86400),                  # the binding clamps to int32, never wraps
 ])
 def test_max_age_handed_in_is_clamped(make_server, max_age, lo, hi):
     """Through jwtgrant_jwks_fetch_result and jwtgrant_issuer_set_jwks alike."""
