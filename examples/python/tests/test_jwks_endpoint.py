@@ -1514,3 +1514,44 @@ def test_https_host_name_is_verified(make_server, tmp_path):
         assert ep.count() == 0
     finally:
         ep.stop()
+
+
+def _eight_threads(fn):
+    results = [None] * 8
+    barrier = threading.Barrier(8)
+
+    def work(i):
+        barrier.wait()
+        try:
+            results[i] = fn(i)
+        except jwtgrant.JWTGrantError as e:
+            results[i] = e.name
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(15)
+    return results
+
+
+@pytest.mark.xfail(strict=True, reason="LIBRARY BUG: concurrent requests for a new kid do not "
+                   "share the unknown-kid refetch; all but one fail EKEY_NOT_FOUND")
+def test_eight_threads_with_a_new_kid_share_one_refetch(make_server, endpoint):
+    """LIBRARY BUG (reported, not fixed here). Issue 4: "When it must wait
+    (cold cache, unknown kid), concurrent requests for the same issuer share
+    one fetch (single flight)." After a rotation, 8 threads present the new
+    kid at once: one triggers the refetch, and the 7 others, instead of
+    waiting for it, fail at once with JWTGRANT_EKEY_NOT_FOUND, because
+    RemoteKeySet.keys() checks the unknown-kid cooldown (just started by the
+    first thread) before looking for a fetch in flight to join. So the first
+    requests after every key rotation fail under load."""
+    url = endpoint.serve(jwks=jwks((0, "k0")))
+    s = make_server()
+    register(s, url)
+    s.verify_assertion(token(0, "k0"))
+    endpoint.serve(jwks=jwks((0, "k0"), (1, "k1")), delay=0.4)   # rotated, slow to answer
+    toks = [token(1, "k1") for _ in range(8)]
+    results = _eight_threads(lambda i: s.verify_assertion(toks[i])["_issuer_name"])
+    assert endpoint.count() == 2, endpoint.count()               # one refetch, shared
+    assert results == [NAME] * 8, results
