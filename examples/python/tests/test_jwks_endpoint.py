@@ -1555,3 +1555,31 @@ def test_eight_threads_with_a_new_kid_share_one_refetch(make_server, endpoint):
     results = _eight_threads(lambda i: s.verify_assertion(toks[i])["_issuer_name"])
     assert endpoint.count() == 2, endpoint.count()               # one refetch, shared
     assert results == [NAME] * 8, results
+
+
+def test_fetch_function_may_use_the_server_except_verifying(make_server):
+    """From inside the fetch function: list_issuers and set_jwks_fetcher do
+    not deadlock (the library holds no lock of its own across the call)."""
+    s = make_server()
+    seen = {}
+
+    def fetch(name, url, timeout_ms, size_limit):
+        seen["listing"] = listing(s, name)["fetch_count"]
+        s.set_jwks_fetcher(None)                 # back to libcurl for later fetches
+        return (200, jwks((0, "k0")), -1)
+
+    s.set_jwks_fetcher(fetch)
+    register(s, "https://idp.example.com/jwks")
+    out = {}
+
+    def run():
+        try:
+            out["r"] = s.verify_assertion(token(0, "k0"))["_issuer_name"]
+        except jwtgrant.JWTGrantError as e:
+            out["r"] = e.name
+
+    th = threading.Thread(target=run, daemon=True)
+    th.start()
+    th.join(10)
+    assert not th.is_alive(), "deadlock: the fetch function called back into the library"
+    assert out["r"] == NAME and seen["listing"] == 0
