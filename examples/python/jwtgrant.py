@@ -40,6 +40,33 @@ string the library hands out is declared ``c_void_p``, copied with
 ``ctypes.string_at`` and released with ``jwtgrant_free`` at once, so no
 library memory outlives a call.
 
+JWKS endpoints. An issuer registered with ``"jwks_uri"`` gets its keys from
+that URL; by default the library fetches it with libcurl (https, or http to
+a loopback host; see the header section "JWKS endpoints: host-side
+fetching"). ``list_issuers()`` shows, for such an issuer, ``key_ids``,
+``last_fetch``, ``last_error``, ``fetch_count``, ``expires_in`` and
+``stale``. A host may do the fetching itself::
+
+    def fetch(issuer_name, url, timeout_ms, size_limit):
+        r = requests.get(url, timeout=timeout_ms / 1000)   # any HTTP client
+        return r.status_code, r.content, 300               # status, body, max-age (-1: none)
+        # or: return jwtgrant.PENDING, and later
+        #     server.issuer_set_jwks(issuer_name, document)
+        # or: raise / return "reason": the fetch failed with that reason
+
+    server.set_jwks_fetcher(fetch)      # None: back to libcurl
+    server.issuer_set_jwks("partner", {"keys": [...]}, max_age=600)
+
+``set_jwks_fetcher`` keeps the C callback alive on the Server (a collected
+ctypes callback crashes the process when the library calls it). The fetch
+function runs on the verifying thread or on a library thread, possibly on
+several at once (never twice at once for one issuer); it must not call
+``verify_assertion`` / ``exchange_token`` of the same Server. An exception
+it raises does not escape into C: it becomes the fetch's failure reason
+(``last_error``). ``issuer_set_jwks`` also replaces the keys of an issuer
+registered with an inline ``"jwks"``; for a ``"certificate"`` issuer it
+raises ``JWTGRANT_EINVAL``, for an unknown name ``JWTGRANT_ENOTFOUND``.
+
 For tests of the C ABI itself, :class:`Raw` calls any function with any
 argument, including NULL (``None``) for inputs, outputs and the context::
 
@@ -56,12 +83,12 @@ import ctypes.util
 import json
 import os
 import threading
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 __all__ = [
     "JWTGrantError", "Library", "Server", "Raw", "OutStr", "OutPtr", "OutInt32",
     "load", "version", "version_number", "status_name", "oauth_error",
-    "JWT_BEARER_GRANT", "STATUS_CODES",
+    "JWT_BEARER_GRANT", "STATUS_CODES", "PENDING", "JWKS_FETCH_PENDING", "JWKS_FETCH_FN",
 ]
 
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -104,6 +131,41 @@ __all__ += [k[len("JWTGRANT_"):] for k in STATUS_CODES]
 _c_char_pp = ctypes.POINTER(ctypes.c_void_p)   # char ** (read as void *)
 _ctx_pp = ctypes.POINTER(ctypes.c_void_p)      # jwtgrant_ctx **
 
+# What the binding's fetch trampoline returns for a failed fetch (any negative
+# value means "failed" to the library).
+_FETCH_FAILED = STATUS_CODES["JWTGRANT_EKEY_SOURCE"]
+
+# JWTGRANT_JWKS_FETCH_PENDING: a fetch function started the fetch and will
+# hand the document in later with jwtgrant_issuer_set_jwks (not a status code).
+JWKS_FETCH_PENDING = 1
+PENDING = JWKS_FETCH_PENDING
+
+# jwtgrant_jwks_fetch_fn: int32_t (*)(void *user_data, const char *issuer_name,
+#     const char *url, int32_t timeout_ms, int32_t size_limit_bytes,
+#     jwtgrant_jwks_sink *sink)
+JWKS_FETCH_FN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_char_p,
+                                 ctypes.c_char_p, ctypes.c_int32, ctypes.c_int32,
+                                 ctypes.c_void_p)
+
+
+def _int32(v: int) -> int:
+    """Clamps to int32_t (ctypes would wrap a bigger value silently)."""
+    return max(-(2 ** 31), min(int(v), 2 ** 31 - 1))
+
+
+class _FetchFnArg:
+    """Argument type of a jwtgrant_jwks_fetch_fn parameter: a JWKS_FETCH_FN,
+    or None for NULL (ctypes refuses None for a CFUNCTYPE argtype)."""
+
+    @classmethod
+    def from_param(cls, value):
+        if value is None:
+            return ctypes.c_void_p(None)
+        if isinstance(value, JWKS_FETCH_FN):
+            return value
+        raise TypeError(f"expected a JWKS_FETCH_FN or None, not {type(value).__name__}")
+
+
 # Every function of include/jwtgrant.h: name -> (restype, argtypes).
 _PROTOTYPES = {
     "jwtgrant_version": (ctypes.c_char_p, []),          # static
@@ -131,6 +193,16 @@ _PROTOTYPES = {
                                                         ctypes.POINTER(ctypes.c_void_p), _c_char_pp]),
     "jwtgrant_verify_access_token_json": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_char_p,
                                                            ctypes.POINTER(ctypes.c_void_p), _c_char_pp]),
+    # JWKS endpoints: host-side fetching.
+    "jwtgrant_set_jwks_fetcher": (ctypes.c_int32,
+                                  [ctypes.c_void_p, _FetchFnArg, ctypes.c_void_p, _c_char_pp]),
+    "jwtgrant_jwks_fetch_result": (ctypes.c_int32,
+                                   [ctypes.c_void_p, ctypes.c_int32, ctypes.c_char_p,
+                                    ctypes.c_size_t, ctypes.c_int32]),
+    "jwtgrant_jwks_fetch_error": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_char_p]),
+    "jwtgrant_issuer_set_jwks": (ctypes.c_int32,
+                                 [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p,
+                                  ctypes.c_int32, _c_char_pp]),
 }
 
 
@@ -255,6 +327,7 @@ class Server:
 
     def __init__(self, config: Union[dict, str, None] = None, lib: Optional[Library] = None):
         self._lib = lib or load()
+        self._jwks_fetchers: list = []   # every JWKS_FETCH_FN handed to this context
         self._handle = ctypes.c_void_p()
         err = ctypes.c_void_p()
         rc = self._lib.jwtgrant_ctx_new(ctypes.byref(self._handle), _arg(config), ctypes.byref(err))
@@ -338,6 +411,87 @@ class Server:
 
     def verify_access_token(self, token: Union[str, bytes]) -> dict:
         return json.loads(self._call_out(self._lib.jwtgrant_verify_access_token, _arg(token)))
+
+    # -- JWKS endpoints: host-side fetching --------------------------------
+
+    def set_jwks_fetcher(self, fetch: Optional[Callable[[str, str, int, int], Any]]) -> None:
+        """Makes ``fetch`` the fetcher of every ``jwks_uri`` issuer
+        (``jwtgrant_set_jwks_fetcher``); None returns to libcurl.
+
+        ``fetch(issuer_name, url, timeout_ms, size_limit)`` is called on a
+        verifying thread or a library thread and answers with one of:
+
+        - ``(http_status, body, max_age)``: delivered with
+          ``jwtgrant_jwks_fetch_result`` (``body`` bytes, str, or a dict/list
+          sent as JSON; ``max_age`` seconds or -1 when absent);
+        - :data:`PENDING`: the host hands the document in later with
+          :meth:`issuer_set_jwks`;
+        - a ``str`` (or ``bytes``, or None), or an exception raised: the
+          fetch failed with that reason (``jwtgrant_jwks_fetch_error``, then
+          a negative return).
+
+        Integers beyond int32_t (``max_age``) are clamped, not wrapped.
+
+        The C callback object is kept on the Server for its whole life (a
+        collected callback would crash the process); replaced ones are kept
+        too, since a call of them may still be running on another thread."""
+        if fetch is None:
+            cb = None
+        else:
+            cb = JWKS_FETCH_FN(_make_fetch_trampoline(self._lib, fetch))
+            self._jwks_fetchers.append(cb)      # before the library can call it
+        err = ctypes.c_void_p()
+        self._check(self._lib.jwtgrant_set_jwks_fetcher(self._ctx(), cb, None, ctypes.byref(err)), err)
+
+    def issuer_set_jwks(self, name: str, jwks: Union[dict, str, bytes], max_age: int = -1) -> None:
+        """Hands in the JWKS document of issuer ``name``
+        (``jwtgrant_issuer_set_jwks``): the answer to a :data:`PENDING`
+        fetch, or new keys for an inline ``jwks`` issuer. ``max_age`` in
+        seconds, -1 for the default lifetime."""
+        err = ctypes.c_void_p()
+        rc = self._lib.jwtgrant_issuer_set_jwks(self._ctx(), _arg(name), _arg(jwks), _int32(max_age),
+                                                ctypes.byref(err))
+        self._check(rc, err)
+
+
+def _make_fetch_trampoline(lib: Library, fetch):
+    """The C-callable body around a Python fetch function: turns its answer
+    into jwtgrant_jwks_fetch_result / _error and the int32 return value.
+    Never lets an exception escape into ctypes (which would print it and
+    return 0, "answered", without an answer)."""
+
+    def trampoline(user_data, issuer_name, url, timeout_ms, size_limit, sink):
+        try:
+            answer = fetch(issuer_name.decode("utf-8", "replace") if issuer_name else None,
+                           url.decode("utf-8", "replace") if url else None,
+                           int(timeout_ms), int(size_limit))
+        except Exception as e:  # noqa: BLE001 - every failure becomes the fetch's reason
+            reason = f"{type(e).__name__}: {e}"
+            lib.jwtgrant_jwks_fetch_error(sink, reason.encode("utf-8", "replace"))
+            return _FETCH_FAILED
+        try:
+            if isinstance(answer, int) and not isinstance(answer, bool) and answer == JWKS_FETCH_PENDING:
+                return JWKS_FETCH_PENDING
+            if answer is None or isinstance(answer, (str, bytes)):
+                reason = answer.encode("utf-8", "replace") if isinstance(answer, str) else answer
+                lib.jwtgrant_jwks_fetch_error(sink, reason)
+                return _FETCH_FAILED
+            status, body, max_age = answer
+            if isinstance(body, (dict, list)):
+                body = json.dumps(body).encode("utf-8")
+            elif isinstance(body, str):
+                body = body.encode("utf-8")
+            elif body is None:
+                body = b""
+            body = bytes(body)
+            return lib.jwtgrant_jwks_fetch_result(sink, _int32(status), body, len(body),
+                                                  -1 if max_age is None else _int32(max_age))
+        except Exception as e:  # noqa: BLE001 - a malformed answer is a failed fetch
+            reason = f"bad answer from the fetch function: {type(e).__name__}: {e}"
+            lib.jwtgrant_jwks_fetch_error(sink, reason.encode("utf-8", "replace"))
+            return _FETCH_FAILED
+
+    return trampoline
 
 
 # --------------------------------------------------------------------------
