@@ -81,6 +81,7 @@ public final class AuthorizationServer: @unchecked Sendable {
         case let remote as JWKSURIKeySource:
             try remote.set.supply(document: document, maxAge: maxAge)
         case let inline as StaticKeySource where inline.kind == "jwks":
+            try JWKSDocument.checkShape(document, code: .invalidArgument)
             let source = try StaticKeySource(kind: "jwks", keys: KeyLoader.loadJWKS(document))
             try issuers.replaceKeySource(of: issuer, with: source)
         default:

@@ -1082,23 +1082,8 @@ def test_issuer_set_jwks_unknown_issuer_is_enotfound(make_server):
 
 
 BAD_DOCUMENTS = ["not json", '{"issuer": "x"}', '{"keys": 5}', '{"keys": [1]}', "[]"]
-# LIBRARY BUG (reported to the lead, not fixed here): for an issuer registered
-# with an inline "jwks", jwtgrant_issuer_set_jwks answers a JSON document that
-# is not a JWKS ({"issuer": "x"}, {"keys": 5}, {"keys": [1]}) with
-# JWTGRANT_EKEY instead of the JWTGRANT_EINVAL the header promises ("not JSON,
-# not a JWKS" -> EINVAL) and that a "jwks_uri" issuer gives. The inline path
-# (AuthorizationServer.supplyJWKS -> KeyLoader.loadJWKS) skips the shape check
-# of RemoteKeySet.interpret(supplied: true). Strict xfail: remove the marker
-# with the fix.
-_INLINE_SHAPE_BUG = pytest.mark.xfail(
-    strict=True, reason="LIBRARY BUG: issuer_set_jwks on an inline jwks issuer gives EKEY, "
-                        "not EINVAL, for a document that is not a JWKS")
-
-
 @pytest.mark.parametrize("source, doc", [
-    pytest.param(src, d, marks=_INLINE_SHAPE_BUG) if src == "jwks" and d.startswith("{")
-    else (src, d)
-    for src in ["jwks", "jwks_uri"] for d in BAD_DOCUMENTS])
+    (src, d) for src in ["jwks", "jwks_uri"] for d in BAD_DOCUMENTS])
 def test_issuer_set_jwks_not_a_jwks_is_einval_and_leaves_keys(make_server, source, doc):
     s = make_server()
     if source == "jwks":
@@ -1238,10 +1223,8 @@ def test_stale_if_error_is_bounded(make_server, endpoint):
     assert listing(s)["stale"] is True
 
 
-@pytest.mark.xfail(strict=True, reason="LIBRARY BUG: a set fetched with lifetime 0 and "
-                   "stale_if_error 0 is not used for the request that fetched it")
 def test_zero_lifetime_set_serves_the_request_that_fetched_it(make_server, endpoint):
-    """LIBRARY BUG (reported, not fixed here). An endpoint answering
+    """Regression (was a library bug). An endpoint answering
     Cache-Control: no-store (or max-age=0) with min_cache_ttl 0 and
     stale_if_error 0: the fetch succeeds, yet the request that made it fails
     with JWTGRANT_EKEY_SOURCE "no key set available" (and last_error stays
@@ -1535,10 +1518,8 @@ def _eight_threads(fn):
     return results
 
 
-@pytest.mark.xfail(strict=True, reason="LIBRARY BUG: concurrent requests for a new kid do not "
-                   "share the unknown-kid refetch; all but one fail EKEY_NOT_FOUND")
 def test_eight_threads_with_a_new_kid_share_one_refetch(make_server, endpoint):
-    """LIBRARY BUG (reported, not fixed here). Issue 4: "When it must wait
+    """Regression (was a library bug). Issue 4: "When it must wait
     (cold cache, unknown kid), concurrent requests for the same issuer share
     one fetch (single flight)." After a rotation, 8 threads present the new
     kid at once: one triggers the refetch, and the 7 others, instead of

@@ -103,7 +103,10 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
         while true {
             if closed { throw JWTGrantError(.keySourceUnavailable, "JWKS key source \(url) is closed") }
             let t = now()
-            if let c = cached, t < c.staleUntil {
+            // A set just fetched for this call serves it even when its
+            // lifetime is 0 (Cache-Control: no-store with min_cache_ttl 0).
+            let justFetched = waited && lastFailureAt == nil
+            if let c = cached, t < c.staleUntil || justFetched {
                 let fresh = t < c.expiresAt
                 let failing = lastFailureAt != nil
                 if fresh || failing || waited {
@@ -112,13 +115,19 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
                     let found = select(c, kid: kid)
                     if !found.isEmpty { return found }
                     if waited { throw notFound(kid, c) }
-                    if let last = lastUnknownKidFetchAt, t - last < Double(options.unknownKidCooldown) {
-                        throw notFound(kid, c)
+                    // An unknown kid: join a fetch in flight (single flight:
+                    // the threads that race the first one after a rotation
+                    // share its refetch), else refetch at most once per
+                    // cooldown and not right after a failure.
+                    if !inFlight {
+                        if let last = lastUnknownKidFetchAt, t - last < Double(options.unknownKidCooldown) {
+                            throw notFound(kid, c)
+                        }
+                        if let f = lastFailureAt, t - f < Double(options.retryAfterFailure) {
+                            throw notFound(kid, c)
+                        }
+                        lastUnknownKidFetchAt = t
                     }
-                    if let f = lastFailureAt, t - f < Double(options.retryAfterFailure), !inFlight {
-                        throw notFound(kid, c)
-                    }
-                    if !inFlight { lastUnknownKidFetchAt = t }
                 }
                 // else: expired and no failure known yet: refetch on the request path.
             } else {
@@ -220,12 +229,7 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
     /// (`.badKey` for unusable key material), or `.invalidArgument` for the shape.
     private func interpret(_ doc: JSONValue, supplied: Bool = false) throws(JWTGrantError) -> ([Key], [String]) {
         let shapeCode: ErrorCode = supplied ? .invalidArgument : .keySourceUnavailable
-        guard doc.isObject, let arr = doc["keys"], arr.isArray else {
-            throw JWTGrantError(shapeCode, "not a JWKS: expected an object with a \"keys\" array")
-        }
-        if arr.elements.contains(where: { !$0.isObject }) {
-            throw JWTGrantError(shapeCode, "not a JWKS: every member of \"keys\" must be an object")
-        }
+        try JWKSDocument.checkShape(doc, code: shapeCode)
         let keys: [Key]
         do { keys = try parse(doc) } catch {
             throw JWTGrantError(supplied ? error.code : .keySourceUnavailable, "not a usable JWKS: \(error.reason)")
