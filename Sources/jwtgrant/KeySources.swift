@@ -1,7 +1,7 @@
+// Header section "JWKS endpoints: host-side fetching".
 #if canImport(Glibc)
 import Glibc
 #endif
-// Header section "JWKS endpoints: host-side fetching".
 import CJWTGrantHeader
 import JWTGrantCore
 
