@@ -75,7 +75,7 @@ public final class AuthorizationServer: @unchecked Sendable {
     /// `jwks` issuer.
     public func supplyJWKS(issuerName: String, document: JSONValue, maxAge: Int?) throws(JWTGrantError) {
         guard let issuer = issuers.lookup(name: issuerName) else {
-            throw JWTGrantError(.notFound, "no trusted issuer named \"\(issuerName.prefix(128))\"")
+            throw JWTGrantError(.notFound, "no trusted issuer named \"\(printable(issuerName))\"")
         }
         switch issuer.keySource {
         case let remote as JWKSURIKeySource:
@@ -86,7 +86,7 @@ public final class AuthorizationServer: @unchecked Sendable {
             try issuers.replaceKeySource(of: issuer, with: source)
         default:
             throw JWTGrantError(.invalidArgument,
-                "trusted issuer \"\(issuerName.prefix(128))\" has no JWKS key source (it was registered with a certificate)")
+                "trusted issuer \"\(printable(issuerName))\" has no JWKS key source (it was registered with a certificate)")
         }
     }
 

@@ -63,7 +63,7 @@ public struct ServerConfig: Sendable {
         if let v = try r.string("store") {
             guard v == "memory" else {
                 throw JWTGrantError(.invalidArgument,
-                    "store \"\(v.prefix(64))\" is not available in this version: only \"memory\" is implemented")
+                    "store \"\(printable(v))\" is not available in this version: only \"memory\" is implemented")
             }
             store = v
         }

@@ -54,6 +54,16 @@ public struct StrictObjectReader {
         return i
     }
 
+    /// A number (integer or fraction) within `range`.
+    public mutating func number(_ key: String, in range: ClosedRange<Double>) throws(JWTGrantError) -> Double? {
+        guard let v = member(key) else { return nil }
+        guard let d = v.numberValue, range.contains(d) else {
+            throw JWTGrantError(.invalidArgument,
+                                "\(name(key)) must be a number between \(range.lowerBound) and \(range.upperBound)")
+        }
+        return d
+    }
+
     public mutating func stringArray(_ key: String) throws(JWTGrantError) -> [String]? {
         guard let v = member(key) else { return nil }
         guard v.isArray else { throw JWTGrantError(.invalidArgument, "\(name(key)) must be an array of strings") }
@@ -79,10 +89,7 @@ public struct StrictObjectReader {
     /// Rejects any member that was not read.
     public func finish() throws(JWTGrantError) {
         for key in object.keys where !seen.contains(key) {
-            let shown = String(String.UnicodeScalarView(key.unicodeScalars.prefix(64).map {
-                $0.value < 0x20 || $0.value == 0x7F ? "?" : $0
-            }))
-            throw JWTGrantError(.invalidArgument, "unknown field \"\(name(shown))\"")
+            throw JWTGrantError(.invalidArgument, "unknown field \"\(name(printable(key)))\"")
         }
     }
 }

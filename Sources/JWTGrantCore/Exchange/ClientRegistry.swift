@@ -70,7 +70,4 @@ public final class ClientRegistry: Sendable {
     }
 
     /// A field name or value for a message: at most 64 characters, no controls.
-    static func printable(_ s: String) -> String {
-        String(String.UnicodeScalarView(s.unicodeScalars.prefix(64).map { $0.value < 0x20 || $0.value == 0x7F ? "?" : $0 }))
-    }
 }

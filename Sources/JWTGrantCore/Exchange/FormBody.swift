@@ -41,10 +41,10 @@ public struct FormBody: Sendable {
             let name = try Self.decode(UnsafeRawBufferPointer(rebasing: body[start..<eq]), what: "a parameter name")
             guard !name.isEmpty else { throw JWTGrantError(.invalidRequest, "request body has a parameter without a name") }
             let value = eq < end
-                ? try Self.decode(UnsafeRawBufferPointer(rebasing: body[(eq + 1)..<end]), what: "parameter \(Self.printable(name))")
+                ? try Self.decode(UnsafeRawBufferPointer(rebasing: body[(eq + 1)..<end]), what: "parameter \"\(printable(name, limit: 40))\"")
                 : ""
             guard parameters.updateValue(value, forKey: name) == nil else {
-                throw JWTGrantError(.invalidRequest, "parameter \(Self.printable(name)) is repeated")
+                throw JWTGrantError(.invalidRequest, "parameter \"\(printable(name, limit: 40))\" is repeated")
             }
             start = end + 1
         }
@@ -119,8 +119,4 @@ public struct FormBody: Sendable {
     }
 
     /// A parameter name for a message: quoted, at most 40 characters, no controls.
-    static func printable(_ name: String) -> String {
-        let scalars = name.unicodeScalars.prefix(40).map { $0.value < 0x20 || $0.value == 0x7F ? "?" : $0 }
-        return "\"" + String(String.UnicodeScalarView(scalars)) + "\""
-    }
 }

@@ -13,7 +13,7 @@ public final class IssuerRegistry: @unchecked Sendable {
     public func add(_ issuer: TrustedIssuer) throws(JWTGrantError) {
         try lock.withWriteLock { () throws(JWTGrantError) in
             if byName[issuer.name] != nil {
-                throw JWTGrantError(.alreadyExists, "a trusted issuer named \"\(issuer.name.prefix(128))\" exists")
+                throw JWTGrantError(.alreadyExists, "a trusted issuer named \"\(printable(issuer.name))\" exists")
             }
             if byIssuer[issuer.issuer] != nil {
                 throw JWTGrantError(.alreadyExists, "a trusted issuer with that issuer value exists")
@@ -31,7 +31,7 @@ public final class IssuerRegistry: @unchecked Sendable {
             return i
         }
         guard let removed else {
-            throw JWTGrantError(.notFound, "no trusted issuer named \"\(name.prefix(128))\"")
+            throw JWTGrantError(.notFound, "no trusted issuer named \"\(printable(name))\"")
         }
         removed.keySource.close()
         return removed
@@ -49,7 +49,7 @@ public final class IssuerRegistry: @unchecked Sendable {
             return true
         }
         guard replaced else {
-            throw JWTGrantError(.notFound, "trusted issuer \"\(old.name.prefix(128))\" was removed or changed meanwhile")
+            throw JWTGrantError(.notFound, "trusted issuer \"\(printable(old.name))\" was removed or changed meanwhile")
         }
         old.keySource.close()
     }

@@ -7,7 +7,7 @@ struct KeySelection {
         let fitting = candidates.filter { $0.allows(jws.algorithm) }
         guard !fitting.isEmpty else {
             throw JWTGrantError(.algorithm,
-                "alg \(jws.algorithm.rawValue) does not fit any key of trusted issuer \"\(issuer.name.prefix(128))\"")
+                "alg \(jws.algorithm.rawValue) does not fit any key of trusted issuer \"\(printable(issuer.name))\"")
         }
         let valid = fitting.filter { key in
             if let nb = key.notBefore, now < nb { return false }
@@ -16,7 +16,7 @@ struct KeySelection {
         }
         guard !valid.isEmpty else {
             throw JWTGrantError(.keyNotFound,
-                "the certificate of trusted issuer \"\(issuer.name.prefix(128))\" is outside its validity period")
+                "the certificate of trusted issuer \"\(printable(issuer.name))\" is outside its validity period")
         }
         return valid
     }

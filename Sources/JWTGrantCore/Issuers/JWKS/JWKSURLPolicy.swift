@@ -50,7 +50,7 @@ public enum JWKSURLPolicy {
             throw refuse("must not contain user information (user:password@)")
         }
         if scheme != "https" && scheme != "http" {
-            throw refuse("uses the scheme \"\(printable(scheme))\"; only https is allowed (http for loopback hosts)")
+            throw refuse("uses the scheme \"\(printable(scheme, limit: 32))\"; only https is allowed (http for loopback hosts)")
         }
         guard let host = part(h, CURLUPART_HOST), !host.isEmpty else {
             throw refuse("has no host")
@@ -62,7 +62,7 @@ public enum JWKSURLPolicy {
             if isLoopbackHost(host) { return true }
             throw refuse("uses http to a non-loopback host; use https (http is allowed only for 127.0.0.0/8, ::1 and localhost)")
         default:
-            throw refuse("uses the scheme \"\(printable(scheme))\"; only https is allowed (http for loopback hosts)")
+            throw refuse("uses the scheme \"\(printable(scheme, limit: 32))\"; only https is allowed (http for loopback hosts)")
         }
     }
 
@@ -99,9 +99,6 @@ public enum JWKSURLPolicy {
         return String(cString: p)
     }
 
-    private static func printable(_ s: String) -> String {
-        String(s.prefix(32).map { $0.isASCII && !$0.isWhitespace ? $0 : "?" })
-    }
 
     private static func refuse(_ what: String) -> JWTGrantError {
         JWTGrantError(.invalidArgument, "jwks_uri \(what)")

@@ -275,17 +275,13 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
     }
 
     private func notFound(_ kid: String?, _ c: Cached) -> JWTGrantError {
-        var why = kid.map { "no key with kid \"\(Self.printable($0))\" in the JWKS of \(url)" }
+        var why = kid.map { "no key with kid \"\(printable($0))\" in the JWKS of \(url)" }
             ?? "the JWKS of \(url) has no keys"
         if let e = lastError { why += " (last refresh failed: \(e))" }
         return JWTGrantError(.keyNotFound, why)
     }
 
     /// A kid comes from an unverified token: keep it short and printable in messages.
-    private static func printable(_ s: String) -> String {
-        let p = String(s.unicodeScalars.prefix(64).map { $0.value >= 0x20 && $0.value < 0x7f ? Character($0) : "?" })
-        return s.unicodeScalars.count > 64 ? p + "..." : p
-    }
 
     // MARK: - host supply, status, close
 
