@@ -4,6 +4,7 @@ public final class StaticKeySource: KeySource {
     public let kind: String
     private let keys: [VerificationKey]
     private let byKid: [String: [VerificationKey]]
+    private let kidless: [VerificationKey]
 
     public init(kind: String, keys: [VerificationKey]) throws(JWTGrantError) {
         guard !keys.isEmpty else { throw JWTGrantError(.badKey, "\(kind) holds no usable key") }
@@ -12,17 +13,20 @@ public final class StaticKeySource: KeySource {
         var byKid: [String: [VerificationKey]] = [:]
         for k in keys { if let kid = k.kid { byKid[kid, default: []].append(k) } }
         self.byKid = byKid
+        self.kidless = keys.filter { $0.kid == nil }
     }
 
+    /// The keys with the token's kid; when none has it, the keys that carry
+    /// no kid (a certificate has none), which the signature then decides
+    /// between. Without a kid in the token, every key. The same rule as the
+    /// JWKS endpoint source.
     public func candidateKeys(kid: String?) throws(JWTGrantError) -> [VerificationKey] {
         guard let kid else { return keys }
-        // A certificate carries no kid: with only kid-less keys, a kid in the
-        // token cannot select and every key is tried.
-        if byKid.isEmpty { return keys }
-        guard let found = byKid[kid] else {
+        if let found = byKid[kid] { return found }
+        guard !kidless.isEmpty else {
             throw JWTGrantError(.keyNotFound, "no key of the issuer has the token's kid")
         }
-        return found
+        return kidless
     }
 
     public func statusJSON() -> JSONValue {

@@ -144,6 +144,32 @@ final class AssertionValidatorTests: XCTestCase {
         assertFails(parts.joined(separator: "."), .signature)
     }
 
+    func testUnknownKidFallsBackToKeysWithoutKid() throws {
+        let withKid = try SigningKey.generate(.es256)
+        let withoutKid = try SigningKey.generate(.es256)
+        let anonymous = try XCTUnwrap(withoutKid.publicJWK.copy())
+        anonymous.remove("kid")
+        let keys = JSONValue.array()
+        keys.append(withKid.publicJWK)
+        keys.append(anonymous)
+        let jwks = JSONValue.object()
+        jwks.set("keys", keys)
+        let reg = JSONValue.object()
+        reg.set("name", .string("mixed"))
+        reg.set("issuer", .string("https://mixed.example.com"))
+        reg.set("jwks", jwks)
+        try server.registerIssuer(json: reg.serialized())
+        let claims = idp.claims(["iss": .string("https://mixed.example.com")])
+        let header = JSONValue.object()
+        header.set("kid", .string("rotated-away"))
+        // The kid names no key: the kid-less key is tried and verifies.
+        XCTAssertNoThrow(try server.verify(withoutKid.compact(header: header, payload: claims)))
+        // The kid-ed key is not tried for another kid.
+        assertFails(try withKid.compact(header: header, payload: claims), .signature)
+        // Its own kid selects it.
+        XCTAssertNoThrow(try server.verify(withKid.compact(header: .object(), payload: idp.claims(["iss": .string("https://mixed.example.com")]))))
+    }
+
     func testAlgorithmMustFitTheKey() throws {
         let rsa = try TestIssuer("rsa-idp", alg: .rs256)
         try server.registerIssuer(json: rsa.registrationJSON)
