@@ -92,9 +92,12 @@ public final class TokenEndpoint: Sendable {
     }
 
     static func isCompactJWSText(_ s: String) -> Bool {
-        !s.isEmpty && s.utf8.allSatisfy { c in
-            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
-                || c == 0x2D || c == 0x5F || c == 0x2E
+        var s = s
+        return s.withUTF8 { bytes in
+            !bytes.isEmpty && bytes.allSatisfy { c in
+                (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
+                    || c == 0x2D || c == 0x5F || c == 0x2E
+            }
         }
     }
 
