@@ -1,0 +1,3 @@
+module jwtgrant-example
+
+go 1.19
