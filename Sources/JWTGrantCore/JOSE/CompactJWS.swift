@@ -21,6 +21,9 @@ public struct CompactJWS {
     public let kid: String?
     /// Token bytes [0, signingInputLength) are the JWS signing input.
     public let signingInputLength: Int
+    /// Token bytes [0, headerLength) are the header segment; the payload
+    /// segment lies between it and `signingInputLength`.
+    public let headerLength: Int
     public let signature: [UInt8]
 
     /// Parses the whole compact serialization `token`. Throws:
@@ -83,7 +86,7 @@ public struct CompactJWS {
             throw JWTGrantError(.malformed, "JWS signature is not base64url")
         }
         return CompactJWS(header: header, payload: payload, algorithm: algorithm, kid: kid,
-                          signingInputLength: second, signature: signature)
+                          signingInputLength: second, headerLength: first, signature: signature)
     }
 
     /// Decodes a segment and parses it as a JSON object. With `lenient`, a

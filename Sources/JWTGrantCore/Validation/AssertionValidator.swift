@@ -44,8 +44,7 @@ public final class AssertionValidator: Sendable {
                 try ReplayRule.check(key: key, store: replay, now: now)
             }
         }
-        let headerEnd = token.firstIndex(of: UInt8(ascii: ".")) ?? 0
         return Verified(claims: claims, issuer: issuer,
-                        payloadSegment: UnsafeRawBufferPointer(rebasing: token[(headerEnd + 1)..<jws.signingInputLength]))
+                        payloadSegment: UnsafeRawBufferPointer(rebasing: token[(jws.headerLength + 1)..<jws.signingInputLength]))
     }
 }
