@@ -71,7 +71,7 @@ final class FakeSigner: AccessTokenSigner, @unchecked Sendable {
 /// without a sub; anything else fails with `.signature`. With `consume`,
 /// a jti seen before fails with `.replay`, atomically.
 final class FakeVerifier: Sendable {
-    let consumed = Mutex<Set<String>>([])
+    let consumed = Locked<Set<String>>([])
     let calls = Atomic<Int>(0)
 
     var verifier: AssertionVerifier {

@@ -1,5 +1,4 @@
 import XCTest
-import Synchronization
 @testable import JWTGrantCore
 
 final class TokenEndpointTests: XCTestCase {
@@ -270,7 +269,7 @@ final class TokenEndpointTests: XCTestCase {
 
     func testAssertionIsConsumed() {
         var consumeFlags: [Bool] = []
-        let lock = Mutex<[Bool]>([])
+        let lock = Locked<[Bool]>([])
         let fake = self.fake!
         let e = TokenEndpoint(config: AccessTokenConfig(), signer: signer, verifier: { (a, consume) throws(JWTGrantError) in
             lock.withLock { $0.append(consume) }
@@ -319,7 +318,7 @@ final class TokenEndpointTests: XCTestCase {
 
     func testEightThreadsOneAssertionExactlyOneSucceeds() {
         for round in 0..<20 {
-            let statuses = Mutex<[Int32]>([])
+            let statuses = Locked<[Int32]>([])
             let request = body("ok.alice.race\(round)")
             let e = endpoint!
             DispatchQueue.concurrentPerform(iterations: 8) { _ in

@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import XCTest
-import Synchronization
 @testable import JWTGrantCore
 
 /// Runs Fixtures/jwks_server.py on 127.0.0.1 (a free port) for one test.
@@ -76,7 +75,7 @@ final class JWKSTestServer {
 
 /// A monotonic clock the test moves by hand.
 final class ManualClock: Sendable {
-    private let t = Mutex<Double>(10_000)
+    private let t = Locked<Double>(10_000)
     func now() -> Double { t.withLock { $0 } }
     func advance(_ s: Double) { t.withLock { $0 += s } }
 }
@@ -84,7 +83,7 @@ final class ManualClock: Sendable {
 /// Counts the fetches that reach the network.
 final class CountingFetcher: JWKSFetcher {
     private let inner: any JWKSFetcher
-    private let n = Mutex<Int>(0)
+    private let n = Locked<Int>(0)
     init(_ inner: any JWKSFetcher = CurlJWKSFetcher()) { self.inner = inner }
     var count: Int { n.withLock { $0 } }
     func fetch(url: String, options: JWKSEndpointOptions) -> JWKSFetchResult {
@@ -130,7 +129,7 @@ func eventually(_ seconds: Double, _ cond: () -> Bool) -> Bool {
 
 /// Runs `body(i)` on `n` new pthreads at once (all released together) and joins them.
 func runOnThreads(_ n: Int, _ body: @escaping @Sendable (Int) -> Void) {
-    final class Gate: Sendable { let open = Mutex<Bool>(false) }
+    final class Gate: Sendable { let open = Locked<Bool>(false) }
     final class Job: Sendable {
         let i: Int
         let run: @Sendable (Int) -> Void

@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import XCTest
-import Synchronization
 @testable import JWTGrantCore
 
 /// Cache, rotation, single flight, stale-if-error and background refresh of
@@ -103,7 +102,7 @@ final class RemoteKeySetTests: XCTestCase {
         server.set("cold", "kids=a&delay=0.3")  // slow enough that all 8 overlap
         let f = CountingFetcher()
         let set = try makeKeySet(server.url("/state/cold"), fetcher: f)
-        let ok = Mutex<Int>(0)
+        let ok = Locked<Int>(0)
         runOnThreads(8) { _ in
             if let k = try? set.keys(kid: "a"), k == [TestKey(kid: "a")] { ok.withLock { $0 += 1 } }
         }
@@ -260,8 +259,8 @@ final class RemoteKeySetCloseTests: XCTestCase {
     /// timeout + 1 s, and the late thread finishes on the object it retained.
     func testCloseIsBoundedAndTheLateThreadIsHarmless() throws {
         let clock = ManualClock()
-        let calls = Mutex<Int>(0)
-        let finished = Mutex<Bool>(false)
+        let calls = Locked<Int>(0)
+        let finished = Locked<Bool>(false)
         let doc = Array(#"{"keys":[{"kid":"a"}]}"#.utf8)
         var o = JWKSEndpointOptions()
         o.connectTimeoutMs = 100
@@ -300,8 +299,8 @@ final class RemoteKeySetStressTests: XCTestCase {
         let clock = ManualClock()
         let f = CountingFetcher()
         let set = try makeKeySet(server.url("/state/stress"), fetcher: f, clock: clock)
-        let failures = Mutex<Int>(0)
-        let notFound = Mutex<Int>(0)
+        let failures = Locked<Int>(0)
+        let notFound = Locked<Int>(0)
         runOnThreads(8) { i in
             for j in 0..<150 {
                 if i == 0 && j % 10 == 0 { clock.advance(50) }      // 1500 s in all
