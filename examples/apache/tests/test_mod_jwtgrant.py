@@ -1,0 +1,273 @@
+"""mod_jwtgrant in a real Apache httpd 2.4 (event MPM) on loopback.
+
+The module is built by scripts/test and named by MOD_JWTGRANT. Each test
+starts httpd in the foreground with a configuration written here, talks to
+it over HTTP as the product page's curl command does, and stops it.
+"""
+import base64
+import datetime
+import json
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+
+import jwt
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
+
+HTTPD = os.environ.get("APACHE_HTTPD", "/usr/sbin/apache2")
+MODULES = os.environ.get("APACHE_MODULES", "/usr/lib/apache2/modules")
+ISS = "https://idp.example.com/oauth2/token"
+AUD = "https://localhost:9443/oauth2/token"
+CLIENT_ID, CLIENT_SECRET = "apache-app", "apache-app-secret-0123456789"
+GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+MAX_BODY = 65536
+
+
+def module_path() -> str:
+    path = os.environ.get("MOD_JWTGRANT")
+    assert path and os.path.exists(path), "MOD_JWTGRANT must name the built mod_jwtgrant.so (scripts/test)"
+    return os.path.abspath(path)
+
+
+def idp_key_and_cert():
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "apache-test-idp")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .sign(key, hashes.SHA256()))
+    return key, cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+IDP_KEY, IDP_CERT = idp_key_and_cert()
+SIGNING_KEY = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+
+
+def assertion(**over) -> str:
+    now = int(time.time())
+    claims = {"iss": ISS, "sub": "alice@example.com", "aud": AUD, "iat": now, "exp": now + 300,
+              "jti": str(uuid.uuid4())}
+    claims.update(over)
+    return jwt.encode(claims, IDP_KEY, algorithm="RS256")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Httpd:
+    def __init__(self, root: pathlib.Path, issuer: dict | None = None):
+        self.root = root
+        self.port = free_port()
+        (root / "server.json").write_text(json.dumps({
+            "issuer": AUD, "access_token": {"signing_key": SIGNING_KEY, "lifetime": 600}}))
+        (root / "idp.json").write_text(json.dumps(issuer or {
+            "name": "apache-idp", "issuer": ISS, "certificate": IDP_CERT}))
+        (root / "app.json").write_text(json.dumps({
+            "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "grant_types": [GRANT]}))
+        user = "User nobody\nGroup nogroup\n" if os.geteuid() == 0 else ""
+        (root / "httpd.conf").write_text(f"""
+ServerRoot {root}
+ServerName 127.0.0.1
+Listen 127.0.0.1:{self.port}
+PidFile {root}/httpd.pid
+DefaultRuntimeDir {root}
+ErrorLog {root}/error.log
+LogLevel info
+{user}
+LoadModule mpm_event_module {MODULES}/mod_mpm_event.so
+LoadModule authz_core_module {MODULES}/mod_authz_core.so
+LoadModule jwtgrant_module {module_path()}
+StartServers 1
+ServerLimit 1
+ThreadsPerChild 16
+MaxRequestWorkers 16
+MinSpareThreads 1
+MaxSpareThreads 16
+JWTGrantConfig {root}/server.json
+JWTGrantIssuer {root}/idp.json
+JWTGrantClient {root}/app.json
+JWTGrantMaxBody {MAX_BODY}
+<Location /oauth2/token>
+    SetHandler jwtgrant-token
+</Location>
+<Location /oauth2/jwks>
+    SetHandler jwtgrant-jwks
+</Location>
+""")
+        self.proc = None
+
+    @property
+    def log(self) -> str:
+        p = self.root / "error.log"
+        return p.read_text(errors="replace") if p.exists() else ""
+
+    def start(self, expect_up: bool = True):
+        os.chmod(self.root, 0o755)
+        self.proc = subprocess.Popen([HTTPD, "-f", str(self.root / "httpd.conf"), "-DFOREGROUND"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if not expect_up:
+            return self
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"httpd exited: {self.proc.stdout.read()}\n{self.log}"
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("httpd did not start listening in 10 s\n" + self.log)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def request(self, path, body: bytes | None = None, method="POST", auth=(CLIENT_ID, CLIENT_SECRET),
+                content_type="application/x-www-form-urlencoded"):
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=body, method=method)
+        if auth:
+            req.add_header("Authorization",
+                           "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
+        if body is not None and content_type:
+            req.add_header("Content-Type", content_type)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, dict(r.headers), r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), e.read()
+
+    def token(self, jwt_text: str, **kw):
+        body = urllib.parse.urlencode({"grant_type": GRANT, "assertion": jwt_text}).encode()
+        status, headers, data = self.request("/oauth2/token", body, **kw)
+        return status, headers, json.loads(data)
+
+
+@pytest.fixture
+def httpd(tmp_path):
+    h = Httpd(tmp_path).start()
+    yield h
+    h.stop()
+    log = h.log
+    # The child never crashed, and no request text reached the log.
+    assert "exit signal" not in log and "Segmentation fault" not in log, log
+    assert CLIENT_SECRET not in log
+
+
+def test_the_product_flow(httpd):
+    a = assertion()
+    status, headers, body = httpd.token(a)
+    assert status == 200, body
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 600
+    assert headers["Content-Type"].startswith("application/json")
+    assert headers["Cache-Control"] == "no-store" and headers["Pragma"] == "no-cache"
+    # The access token verifies against the module's own JWKS.
+    status, _, jwks_bytes = httpd.request("/oauth2/jwks", method="GET", auth=None)
+    assert status == 200
+    keys = json.loads(jwks_bytes)["keys"]
+    header = jwt.get_unverified_header(body["access_token"])
+    key = next(k for k in keys if k["kid"] == header["kid"])
+    claims = jwt.decode(body["access_token"], jwt.PyJWK(key).key, algorithms=["ES256"], audience=CLIENT_ID)
+    assert claims["sub"] == "alice@example.com" and claims["client_id"] == CLIENT_ID
+    assert claims["iss"] == AUD
+    assert a not in httpd.log
+
+
+def test_replay_is_invalid_grant(httpd):
+    a = assertion()
+    assert httpd.token(a)[0] == 200
+    status, headers, body = httpd.token(a)
+    assert status == 400 and body["error"] == "invalid_grant"
+    assert headers["Cache-Control"] == "no-store"
+
+
+def test_rejections_map_to_rfc6749_errors(httpd):
+    status, headers, body = httpd.token(assertion(), auth=(CLIENT_ID, "wrong-secret"))
+    assert status == 401 and body["error"] == "invalid_client"
+    assert headers["WWW-Authenticate"].startswith("Basic")
+    status, _, body = httpd.token(assertion(exp=int(time.time()) - 600))
+    assert status == 400 and body["error"] == "invalid_grant"
+    status, _, body = httpd.token(assertion(iss="https://unknown.example.com"))
+    assert status == 400 and body["error"] == "invalid_grant"
+    status, _, body = httpd.token(assertion(), auth=None)
+    assert status == 401 and body["error"] == "invalid_client"
+
+
+def test_http_level_refusals(httpd):
+    status, headers, body = httpd.request("/oauth2/token", method="GET")
+    assert status == 405 and headers["Allow"] == "POST" and json.loads(body)["error"] == "invalid_request"
+    form = urllib.parse.urlencode({"grant_type": GRANT, "assertion": assertion()}).encode()
+    status, _, body = httpd.request("/oauth2/token", form, content_type="application/json")
+    assert status == 400 and json.loads(body)["error"] == "invalid_request"
+    status, _, body = httpd.request("/oauth2/token", b"grant_type=x&" + b"a" * (MAX_BODY + 10))
+    assert status == 413 and json.loads(body)["error"] == "invalid_request"
+    # A NUL would end the C string early: refused, not truncated and passed on.
+    status, _, body = httpd.request("/oauth2/token", b"grant_type=" + GRANT.encode() + b"\x00&assertion=x")
+    assert status == 400 and json.loads(body)["error"] == "invalid_request"
+    assert "NUL" in json.loads(body)["error_description"]
+    status, _, body = httpd.request("/oauth2/jwks", b"x=1")
+    assert status == 405
+
+
+def test_many_threads_share_one_context(httpd):
+    # 64 distinct assertions over 16 threads all succeed ...
+    results, lock = [], threading.Lock()
+
+    def exchange(tokens):
+        for t in tokens:
+            s = httpd.token(t)[0]
+            with lock:
+                results.append(s)
+
+    tokens = [assertion() for _ in range(64)]
+    threads = [threading.Thread(target=exchange, args=(tokens[i::16],)) for i in range(16)]
+    for t in threads: t.start()
+    for t in threads: t.join(60)
+    assert sorted(results) == [200] * 64
+    # ... and one assertion sent by 12 threads at once is accepted exactly once.
+    one, statuses = assertion(), []
+    barrier = threading.Barrier(12)
+
+    def race():
+        barrier.wait()
+        s = httpd.token(one)[0]
+        with lock:
+            statuses.append(s)
+
+    threads = [threading.Thread(target=race) for _ in range(12)]
+    for t in threads: t.start()
+    for t in threads: t.join(60)
+    assert sorted(statuses) == [200] + [400] * 11
+
+
+def test_bad_configuration_stops_httpd_with_the_library_message(tmp_path):
+    h = Httpd(tmp_path, issuer={"name": "bad", "issuer": ISS, "certificate": "not a certificate"})
+    h.start(expect_up=False)
+    try:
+        rc = h.proc.wait(20)
+    finally:
+        h.stop()
+    out = h.proc.stdout.read()
+    assert rc != 0
+    assert "JWTGrantIssuer #1: JWTGRANT_EKEY" in h.log + out, h.log + out
