@@ -145,6 +145,24 @@ static const command_rec jwtgrant_cmds[] = {
     {NULL},
 };
 
+typedef int32_t (*register_fn)(jwtgrant_ctx *, const char *, char **);
+
+/* Registers every document of `docs` with `fn`; logs the first failure. */
+static int register_all(server_rec *s, jwtgrant_ctx *ctx, const apr_array_header_t *docs,
+                        register_fn fn, const char *directive) {
+    for (int i = 0; i < docs->nelts; i++) {
+        char *err = NULL;
+        int32_t rc = fn(ctx, APR_ARRAY_IDX(docs, i, const char *), &err);
+        if (rc != JWTGRANT_OK) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "jwtgrant: %s #%d: %s: %s", directive, i + 1,
+                         jwtgrant_status_name(rc), err ? err : "no message");
+            jwtgrant_free(err);
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* A context with every configured issuer and client, or NULL with the
  * failure logged (the library's message names the field; never a secret). */
 static jwtgrant_ctx *build_ctx(server_rec *s, const jwtgrant_conf *c) {
@@ -157,27 +175,12 @@ static jwtgrant_ctx *build_ctx(server_rec *s, const jwtgrant_conf *c) {
         jwtgrant_free(err);
         return NULL;
     }
-    for (int i = 0; i < c->issuers->nelts; i++) {
-        rc = jwtgrant_register_issuer(ctx, APR_ARRAY_IDX(c->issuers, i, const char *), &err);
-        if (rc != JWTGRANT_OK) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "jwtgrant: JWTGrantIssuer #%d: %s: %s", i + 1,
-                         jwtgrant_status_name(rc), err ? err : "no message");
-            goto fail;
-        }
-    }
-    for (int i = 0; i < c->clients->nelts; i++) {
-        rc = jwtgrant_register_client(ctx, APR_ARRAY_IDX(c->clients, i, const char *), &err);
-        if (rc != JWTGRANT_OK) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "jwtgrant: JWTGrantClient #%d: %s: %s", i + 1,
-                         jwtgrant_status_name(rc), err ? err : "no message");
-            goto fail;
-        }
+    if (!register_all(s, ctx, c->issuers, jwtgrant_register_issuer, "JWTGrantIssuer") ||
+        !register_all(s, ctx, c->clients, jwtgrant_register_client, "JWTGrantClient")) {
+        jwtgrant_ctx_free(ctx);
+        return NULL;
     }
     return ctx;
-fail:
-    jwtgrant_free(err);
-    jwtgrant_ctx_free(ctx);
-    return NULL;
 }
 
 /* ---- lifecycle -------------------------------------------------------- */
