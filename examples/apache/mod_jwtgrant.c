@@ -234,7 +234,10 @@ typedef enum { BODY_OK, BODY_TOO_LARGE, BODY_UNREADABLE } body_result;
 /* Reads the request body into a NUL-terminated buffer of at most max bytes. */
 static body_result read_body(request_rec *r, apr_off_t max, char **out, apr_size_t *len_out) {
     if (ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK) != OK) return BODY_UNREADABLE;
-    if (r->remaining > max) return BODY_TOO_LARGE;
+    if (r->remaining > max) {
+        r->connection->keepalive = AP_CONN_CLOSE;   /* the rest is never read */
+        return BODY_TOO_LARGE;
+    }
     char *buf = apr_palloc(r->pool, (apr_size_t)max + 1);
     apr_size_t len = 0;
     if (ap_should_client_block(r)) {
@@ -244,8 +247,9 @@ static body_result read_body(request_rec *r, apr_off_t max, char **out, apr_size
             if (n < 0) return BODY_UNREADABLE;
             if (n == 0) break;
             if (len + (apr_size_t)n > (apr_size_t)max) {
-                /* Drain the rest so the connection stays usable. */
-                while (ap_get_client_block(r, chunk, sizeof chunk) > 0) {}
+                /* A chunked body over the limit: stop reading and close the
+                 * connection, so a client cannot keep the thread draining. */
+                r->connection->keepalive = AP_CONN_CLOSE;
                 return BODY_TOO_LARGE;
             }
             memcpy(buf + len, chunk, (apr_size_t)n);

@@ -222,6 +222,10 @@ def test_http_level_refusals(httpd):
     assert status == 400 and json.loads(body)["error"] == "invalid_request"
     status, _, body = httpd.request("/oauth2/token", b"grant_type=x&" + b"a" * (MAX_BODY + 10))
     assert status == 413 and json.loads(body)["error"] == "invalid_request"
+    # The same without Content-Length (chunked): cut off once over the limit.
+    chunks = iter([b"grant_type=x&", b"a" * 40000, b"a" * 40000])
+    status, _, body = httpd.request("/oauth2/token", chunks)
+    assert status == 413 and json.loads(body)["error"] == "invalid_request"
     # A NUL would end the C string early: refused, not truncated and passed on.
     status, _, body = httpd.request("/oauth2/token", b"grant_type=" + GRANT.encode() + b"\x00&assertion=x")
     assert status == 400 and json.loads(body)["error"] == "invalid_request"
