@@ -18,11 +18,13 @@ import Glibc
 private final class Fixture: @unchecked Sendable {
     let server: AuthorizationServer
     let key: SigningKey
+    /// The trusted issuer's key set: {"keys": [key's public JWK]}.
+    let jwks: JSONValue
     init() {
         server = try! AuthorizationServer(configJSON: nil)
         server.clock.set(1_750_000_000)
         key = try! SigningKey.generate(.edDSA)
-        let jwks = JSONValue.object()
+        jwks = JSONValue.object()
         let keys = JSONValue.array()
         keys.append(key.publicJWK)
         jwks.set("keys", keys)
@@ -80,11 +82,7 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         if let doc = try? JSONValue.parse(input, what: "JWKS") {
             _ = try? f.server.supplyJWKS(issuerName: "fuzz", document: doc, maxAge: nil)
             // Put the fixture's own key back for the other targets.
-            let jwks = JSONValue.object()
-            let keys = JSONValue.array()
-            keys.append(f.key.publicJWK)
-            jwks.set("keys", keys)
-            try! f.server.supplyJWKS(issuerName: "fuzz", document: jwks, maxAge: nil)
+            try! f.server.supplyJWKS(issuerName: "fuzz", document: f.jwks, maxAge: nil)
         }
     }
     return 0
