@@ -3,7 +3,7 @@
 /// bounded by sweeping expired entries as it grows and by a hard cap.
 public final class MemoryReplayStore: ReplayStore {
     private struct State {
-        var entries: [String: Double] = [:]
+        var entries: [ReplayKey: Double] = [:]
         var nextSweepAt = 1024
     }
 
@@ -16,14 +16,14 @@ public final class MemoryReplayStore: ReplayStore {
 
     public var count: Int { state.withLock { $0.entries.count } }
 
-    public func contains(_ key: String, now: Double) -> Bool {
+    public func contains(_ key: ReplayKey, now: Double) -> Bool {
         state.withLock { s in
             guard let expiry = s.entries[key] else { return false }
             return expiry > now
         }
     }
 
-    public func insertIfAbsent(_ key: String, expiry: Double, now: Double) throws(JWTGrantError) -> Bool {
+    public func insertIfAbsent(_ key: ReplayKey, expiry: Double, now: Double) throws(JWTGrantError) -> Bool {
         let result: Bool? = state.withLock { s in
             if let old = s.entries[key], old > now { return false }
             if s.entries.count >= s.nextSweepAt {
