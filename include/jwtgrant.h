@@ -142,7 +142,7 @@ JWTGRANT_API void jwtgrant_free(void *ptr);
  *     token_endpoint         another accepted aud (none)
  *     clock_skew             seconds of leeway on exp, nbf, iat (0)
  *     jwks_endpoint: { connection_timeout, read_timeout (ms, 1000 each),
- *                      size_limit_bytes (51200), and added beyond API.md:
+ *                      size_limit_bytes (51200),
  *                      ca_file (PEM CA bundle for a private CA),
  *                      min_cache_ttl (60), max_cache_ttl (86400),
  *                      default_cache_ttl (600), unknown_kid_cooldown (30),
@@ -157,7 +157,7 @@ JWTGRANT_API void jwtgrant_free(void *ptr);
  *                     algorithm ("ES256", "RS256" or "EdDSA"; default the
  *                     signing key's, ES256 for a generated key) }
  *     store                  "memory" (the only store implemented so far)
- *     max_assertion_size     bytes, 1024..1048576 (32768); added beyond API.md
+ *     max_assertion_size     bytes, 1024..1048576 (32768)
  * @param[out] error_out    optional; message on failure (free with jwtgrant_free).
  * @return JWTGRANT_OK, JWTGRANT_EINVAL, JWTGRANT_EKEY (bad signing_key),
  *         JWTGRANT_ESTORE.
@@ -173,7 +173,7 @@ JWTGRANT_API void jwtgrant_ctx_free(jwtgrant_ctx *ctx);
  * Fixes the clock of a context (for tests and replays): from now on the
  * context judges exp, nbf and iat, and stamps issued tokens, as if the time
  * were `unix_time` seconds since the epoch. 0 returns to the system clock.
- * Thread-safe. Added beyond API.md.
+ * Thread-safe.
  *
  * @return JWTGRANT_OK or JWTGRANT_EINVAL (NULL ctx, negative time).
  */
@@ -252,8 +252,7 @@ JWTGRANT_API int32_t jwtgrant_verify_assertion(jwtgrant_ctx *ctx, const char *as
  * jansson variant of jwtgrant_verify_assertion() for C callers that already
  * use jansson (the same libjansson the library links): on success
  * *claims_out is a NEW REFERENCE to the claims object (release it with
- * json_decref). Saves serializing and re-parsing the claims. Added beyond
- * API.md.
+ * json_decref). Saves serializing and re-parsing the claims.
  */
 JWTGRANT_API int32_t jwtgrant_verify_assertion_json(jwtgrant_ctx *ctx, const char *assertion,
                                                     struct json_t **claims_out, char **error_out);
@@ -295,7 +294,6 @@ JWTGRANT_API int32_t jwtgrant_verify_access_token(jwtgrant_ctx *ctx, const char 
 /**
  * jansson variant of jwtgrant_verify_access_token(): on success *claims_out
  * is a NEW REFERENCE to the claims object (release it with json_decref).
- * Added beyond API.md.
  */
 JWTGRANT_API int32_t jwtgrant_verify_access_token_json(jwtgrant_ctx *ctx, const char *token,
                                                        struct json_t **claims_out, char **error_out);

@@ -35,7 +35,7 @@ Errors raise :class:`JWTGrantError` with ``.status`` (the negative C code),
 ``.name`` (``"JWTGRANT_EEXPIRED"``), ``.oauth_error`` (``"invalid_grant"``)
 and ``.message`` (the library's text, which never contains the token).
 
-Memory follows the library's rule (see STYLE.md, "Python ctypes"): every
+Memory follows the library's rule: every
 string the library hands out is declared ``c_void_p``, copied with
 ``ctypes.string_at`` and released with ``jwtgrant_free`` at once, so no
 library memory outlives a call.

@@ -2,7 +2,7 @@
 
 The module is built by scripts/test and named by MOD_JWTGRANT. Each test
 starts httpd in the foreground with a configuration written here, talks to
-it over HTTP as the product page's curl command does, and stops it.
+it over HTTP as the documented curl command does, and stops it.
 """
 import base64
 import datetime

@@ -29,7 +29,7 @@ import jwtgrant
 # A fixed clock: every server in the suite is pinned to T0.
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
 
-SERVER_ISSUER = "https://localhost:9443/oauth2/token"  # API.md default `issuer`
+SERVER_ISSUER = "https://localhost:9443/oauth2/token"  # the default `issuer` of the configuration
 ISS = "https://third-party-token-issuers.io/oauth2/token"
 SUB = "alice@example.com"
 
@@ -163,7 +163,7 @@ def public_jwk(kind: str, n: int = 0, kid: str | None = None) -> dict:
 def key_material(fmt: str, kind: str, n: int = 0, kid: str | None = None) -> dict:
     """The key-source fields of an issuer_json for one key in `fmt`.
 
-    SPKI PEM has no field of its own in API.md; it goes in `certificate`
+    SPKI PEM has no field of its own in issuer_json; it goes in `certificate`
     (SPKI_FIELD), which is how the product's "Use PEM certificate" box is
     commonly fed with a bare public key."""
     if fmt == "cert_pem":

@@ -1,6 +1,6 @@
 """The C ABI as a careless caller sees it: NULL, empty and malformed arguments.
 
-API.md: "A NULL or malformed argument is an error code, never a crash.
+The C ABI contract (docs/abi.md): "A NULL or malformed argument is an error code, never a crash.
 Nothing that a caller can pass makes the process abort." Every test body runs
 in a forked child (see `isolated`), so a crash or a trap fails that test with
 the signal instead of killing the suite. Pointers the library must overwrite

@@ -1,5 +1,5 @@
-"""The token endpoint (issue 5): jwtgrant_exchange_token, jwtgrant_jwks and
-jwtgrant_verify_access_token, driven exactly as the product page's curl does.
+"""The token endpoint: jwtgrant_exchange_token, jwtgrant_jwks and
+jwtgrant_verify_access_token, driven exactly as the documented curl request does.
 
     curl -X POST .../oauth2/token \\
       --header "Authorization: Basic <Base64Encoded(CLIENT_ID:CLIENT_SECRET)>" \\
@@ -80,7 +80,7 @@ def assert_error(result, error, http_status, status_name=None, secret=None):
                 assert part not in text, "the response echoes the assertion"
 
 
-# --- the product page's flow ----------------------------------------------------------
+# --- the documented flow --------------------------------------------------------------
 
 def _verify_with_pyjwt(server, token):
     jwks = server.jwks()

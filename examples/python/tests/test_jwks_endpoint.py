@@ -37,7 +37,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::Warning")
 GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 NAME = "idp"
 
-# Generous bounds for the timeouts of issue 4.
+# Generous bounds for the JWKS endpoint timeouts.
 DEFAULT_TIMEOUT_BOUND = 2.5     # connection_timeout + read_timeout = 1000 + 1000 ms
 SHORT_TIMEOUT_BOUND = 1.2       # 200 + 200 ms
 SHORT = {"connection_timeout": 200, "read_timeout": 200}
