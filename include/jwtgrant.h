@@ -12,6 +12,21 @@
  * and exchange. The only rule is the usual one for destructors: do not call
  * jwtgrant_ctx_free() while another thread still uses the same context.
  *
+ * FORK: create contexts after fork(). A context belongs to the process that
+ * created it: a child of fork() has none of the library's threads (the
+ * background JWKS refresh), may inherit locks that a thread of the parent
+ * held at the fork, and must not share the parent's connections. Every call
+ * on a context created before the fork answers JWTGRANT_EINVAL in the child
+ * ("created in another process before fork()"; jwtgrant_exchange_token also
+ * sets a 500 server_error answer) and never touches the context's state, so
+ * it cannot hang. jwtgrant_ctx_free() of such a context returns at once in
+ * the child without releasing anything: the child's copy of it is leaked
+ * (the parent's context is not affected). jwtgrant_ctx_new() in the child
+ * works as in any process. The check costs one load and one compare per call
+ * (a pthread_atfork child handler counts forks). Pre-fork servers (Apache
+ * prefork, an nginx master) create their contexts in each child, or free the
+ * parent's before forking.
+ *
  * MEMORY: strings passed in are NUL-terminated UTF-8 and are only read
  * during the call. Every string handed out through an output parameter is
  * new memory owned by the caller, released with jwtgrant_free(). Strings
@@ -166,7 +181,9 @@ JWTGRANT_API int32_t jwtgrant_ctx_new(jwtgrant_ctx **out, const char *config_jso
                                       char **error_out);
 
 /** Destroys a context and everything it owns. NULL is a no-op. Must not be
- *  called while another thread uses the context. */
+ *  called while another thread uses the context. Called in a child of fork()
+ *  on a context created before the fork, it returns at once and frees
+ *  nothing (see FORK at the top of this header). */
 JWTGRANT_API void jwtgrant_ctx_free(jwtgrant_ctx *ctx);
 
 /**

@@ -12,6 +12,9 @@ public final class AuthorizationServer: @unchecked Sendable {
     public let tokenEndpoint: TokenEndpoint
     /// Who fetches JWKS endpoints: libcurl, or the host's fetch function.
     public let jwksFetchers = JWKSFetcherRouter()
+    /// The fork generation this context was created in (ForkGuard): a
+    /// context is used only in the process that created it.
+    public let forkGeneration: UInt64 = ForkGuard.register()
 
     public init(configJSON: String?, clock: AdjustableClock = AdjustableClock()) throws(JWTGrantError) {
         let config = try ServerConfig(json: configJSON)

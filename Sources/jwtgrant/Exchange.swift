@@ -41,6 +41,11 @@ public func jwtgrant_exchange_token(_ ctx: OpaquePointer?, _ authorization: Unsa
         let r = deliver(TokenResponse(error: JWTGrantError(.internalError, what)), httpStatusOut, responseOut)
         return r == ErrorCode.outOfMemory.rawValue ? r : ErrorCode.invalidArgument.rawValue
     }
+    guard createdHere(s) else {
+        let r = deliver(TokenResponse(error: JWTGrantError(.internalError, ForkGuard.forkedContextReason)),
+                        httpStatusOut, responseOut)
+        return r == ErrorCode.outOfMemory.rawValue ? r : ErrorCode.invalidArgument.rawValue
+    }
     let response: TokenResponse
     let header = authorization.map { UnsafeRawBufferPointer(start: $0, count: strlen($0)) }
     let body = formBody.map { UnsafeRawBufferPointer(start: $0, count: strlen($0)) }
