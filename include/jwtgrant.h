@@ -168,7 +168,7 @@ JWTGRANT_API void jwtgrant_free(void *ptr);
  *                          iat_validity_period (minutes, 30),
  *                          enable_jwt_cache (true) } }
  *     access_token: { lifetime (seconds, 3600), signing_key (PEM private
- *                     key; generated at start when absent), and added:
+ *                     key; generated at start when absent),
  *                     algorithm ("ES256", "RS256" or "EdDSA"; default the
  *                     signing key's, ES256 for a generated key) }
  *     store                  "memory" (the only store implemented so far)
