@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"jwtgrant-example/jwtgrant"
+	"example.com/libjwtgrant/jwtgrant"
 )
 
 const (
