@@ -275,3 +275,59 @@ def test_bad_configuration_stops_httpd_with_the_library_message(tmp_path):
     out = h.proc.stdout.read()
     assert rc != 0
     assert "JWTGrantIssuer #1: JWTGRANT_EKEY" in h.log + out, h.log + out
+
+
+SAMPLE = pathlib.Path(__file__).resolve().parent.parent / "jwtgrant.conf"
+
+
+def sample_httpd(tmp_path, mpm: str) -> Httpd:
+    """httpd started with examples/apache/jwtgrant.conf as it is, after the
+    few lines every httpd needs (ServerRoot, Listen, logs, the MPM)."""
+    h = Httpd(tmp_path)
+    sample = SAMPLE.read_text()
+    assert "/path/to/mod_jwtgrant.so" in sample and "/etc/jwtgrant/" in sample
+    sample = sample.replace("/path/to/mod_jwtgrant.so", module_path()).replace("/etc/jwtgrant/", f"{tmp_path}/")
+    user = "User nobody\nGroup nogroup\n" if os.geteuid() == 0 else ""
+    (tmp_path / "httpd.conf").write_text(f"""
+ServerRoot {tmp_path}
+ServerName 127.0.0.1
+Listen 127.0.0.1:{h.port}
+PidFile {tmp_path}/httpd.pid
+DefaultRuntimeDir {tmp_path}
+ErrorLog {tmp_path}/error.log
+LogLevel info
+{user}
+LoadModule mpm_{mpm}_module {MODULES}/mod_mpm_{mpm}.so
+LoadModule authz_core_module {MODULES}/mod_authz_core.so
+{sample}
+""")
+    return h
+
+
+@pytest.mark.parametrize("mpm", ["event", "worker"])
+def test_the_sample_configuration_starts_without_mpm_complaints(tmp_path, mpm):
+    h = sample_httpd(tmp_path, mpm).start()
+    try:
+        a = assertion()
+        status, _, body = h.token(a)
+        assert status == 200, body
+        # The MPM's maintenance runs once a second; AH10159 ("within
+        # MinSpareThreads of MaxRequestWorkers") would appear by then.
+        time.sleep(2.5)
+        assert h.proc.poll() is None
+    finally:
+        h.stop()
+    log = h.log
+    bad = [l for l in log.splitlines()
+           if any(f":{level}]" in l for level in ("warn", "error", "crit", "alert", "emerg"))]
+    assert not bad, log
+
+
+def test_the_sample_configuration_refuses_prefork_with_a_clear_message(tmp_path):
+    h = sample_httpd(tmp_path, "prefork").start(expect_up=False)
+    try:
+        out, _ = h.proc.communicate(timeout=30)
+    finally:
+        h.stop()
+    assert h.proc.returncode != 0
+    assert "mod_jwtgrant needs the event or worker MPM" in out + h.log
