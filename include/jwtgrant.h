@@ -11,9 +11,8 @@
  * registering and removing issuers and clients while other threads verify
  * and exchange. The only rule is the usual one for destructors: do not call
  * jwtgrant_ctx_free() while another thread still uses the same context.
- *
- * FORK: create contexts after fork(). A context belongs to the process that
- * created it: a child of fork() has none of the library's threads (the
+ * Processes: create contexts after fork(). A context belongs to the process
+ * that created it: a child of fork() has none of the library's threads (the
  * background JWKS refresh), may inherit locks that a thread of the parent
  * held at the fork, and must not share the parent's connections. Every call
  * on a context created before the fork answers JWTGRANT_EINVAL in the child
@@ -183,7 +182,7 @@ JWTGRANT_API int32_t jwtgrant_ctx_new(jwtgrant_ctx **out, const char *config_jso
 /** Destroys a context and everything it owns. NULL is a no-op. Must not be
  *  called while another thread uses the context. Called in a child of fork()
  *  on a context created before the fork, it returns at once and frees
- *  nothing (see FORK at the top of this header). */
+ *  nothing (see THREAD SAFETY at the top of this header). */
 JWTGRANT_API void jwtgrant_ctx_free(jwtgrant_ctx *ctx);
 
 /**

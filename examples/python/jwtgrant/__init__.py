@@ -72,6 +72,10 @@ it raises does not escape into C: it becomes the fetch's failure reason
 registered with an inline ``"jwks"``; for a ``"certificate"`` issuer it
 raises ``JWTGRANT_EINVAL``, for an unknown name ``JWTGRANT_ENOTFOUND``.
 
+A Server belongs to the process that created it: after ``os.fork()`` the
+child creates its own (the parent's raises ``JWTGRANT_EINVAL`` there; see
+THREAD SAFETY in the header).
+
 For tests of the C ABI itself, :class:`Raw` calls any function with any
 argument, including NULL (``None``) for inputs, outputs and the context::
 
