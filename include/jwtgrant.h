@@ -103,6 +103,9 @@ struct json_t;
 #define JWTGRANT_EINVALID_SCOPE         -26   /* scope outside the client's: "invalid_scope" (400) */
 /* Access tokens this server issued (RFC 6750). */
 #define JWTGRANT_EINVALID_TOKEN         -27   /* not a valid access token of ours: "invalid_token" */
+/* exp lies further from now than grant_type.jwt.max_assertion_lifetime:
+ * "invalid_grant" (400). */
+#define JWTGRANT_EASSERTION_LIFETIME    -28
 
 /* ------------------------------------------------------------------------
  * Library
@@ -151,7 +154,10 @@ JWTGRANT_API void jwtgrant_free(void *ptr);
  *                      lifetime, 0.2) }
  *     grant_type: { jwt: { enable_iat_validation (true),
  *                          iat_validity_period (minutes, 30),
- *                          enable_jwt_cache (true) } }
+ *                          enable_jwt_cache (true),
+ *                          max_assertion_lifetime (seconds from now to
+ *                          exp, 0..315360000; 0 = no limit, the default;
+ *                          beyond: JWTGRANT_EASSERTION_LIFETIME) } }
  *     access_token: { lifetime (seconds, 3600), signing_key (PEM private
  *                     key; generated at start when absent), and added:
  *                     algorithm ("ES256", "RS256" or "EdDSA"; default the
