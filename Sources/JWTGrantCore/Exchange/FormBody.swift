@@ -41,13 +41,27 @@ public struct FormBody: Sendable {
             let name = try Self.decode(UnsafeRawBufferPointer(rebasing: body[start..<eq]), what: "a parameter name")
             guard !name.isEmpty else { throw JWTGrantError(.invalidRequest, "request body has a parameter without a name") }
             let value = eq < end
-                ? try Self.decode(UnsafeRawBufferPointer(rebasing: body[(eq + 1)..<end]), what: "parameter \"\(printable(name, limit: 40))\"")
+                ? try Self.decode(UnsafeRawBufferPointer(rebasing: body[(eq + 1)..<end]), what: Self.describe(name))
                 : ""
             guard parameters.updateValue(value, forKey: name) == nil else {
-                throw JWTGrantError(.invalidRequest, "parameter \"\(printable(name, limit: 40))\" is repeated")
+                throw JWTGrantError(.invalidRequest, "\(Self.describe(name)) is repeated")
             }
             start = end + 1
         }
+    }
+
+    /// The parameters of a token request (RFC 6749 4.5, 2.3.1, 3.3; RFC 7521
+    /// 4.2): the only names a message may repeat. A message never echoes a
+    /// name the caller made up.
+    static let knownNames: [[UInt8]] = ["grant_type", "assertion", "scope", "client_id", "client_secret",
+                                        "client_assertion", "client_assertion_type"].map { Array($0.utf8) }
+
+    /// "parameter \"scope\"" for a known name (compared byte for byte), else
+    /// "a parameter" (the caller's text is not repeated).
+    static func describe(_ name: String) -> String {
+        let bytes = Array(name.utf8)
+        guard knownNames.contains(bytes) else { return "a parameter" }
+        return "parameter \"\(String(decoding: bytes, as: UTF8.self))\""
     }
 
     /// The value of `name`, or nil when it is absent or empty.

@@ -128,14 +128,14 @@ public struct CompactJWS {
         guard algRaw.pointee.type == JSON_STRING, let algText = json_string_value(algRaw) else {
             throw JWTGrantError(.algorithm, "JWS \"alg\" must be a string")
         }
-        let parsed = JWSAlgorithm(bytes: UnsafeRawBufferPointer(start: algText, count: json_string_length(algRaw)))
-        guard let algorithm = parsed else {
-            let name = JSONValue(borrowing: algRaw).stringValue ?? ""
-            if name.lowercased() == "none" {
+        let algBytes = UnsafeRawBufferPointer(start: algText, count: json_string_length(algRaw))
+        guard let algorithm = JWSAlgorithm(bytes: algBytes) else {
+            // The reason names the rule, never the value (token text).
+            if algBytes.count == 4, zip(algBytes, "none".utf8).allSatisfy({ $0 | 0x20 == $1 }) {
                 throw JWTGrantError(.algorithm, "unsecured JWS (alg none) is not accepted")
             }
-            if name.hasPrefix("HS") {
-                throw JWTGrantError(.algorithm, "HMAC (\(name.prefix(8))) is not accepted for assertions")
+            if algBytes.count >= 2, algBytes[0] == UInt8(ascii: "H"), algBytes[1] == UInt8(ascii: "S") {
+                throw JWTGrantError(.algorithm, "HMAC algorithms (HS*) are not accepted for assertions")
             }
             throw JWTGrantError(.algorithm, "JWS alg is not supported")
         }
