@@ -38,7 +38,7 @@ public struct SigningKeySigner: AccessTokenSigner {
             throw JWTGrantError(.invalidToken, error.reason)
         }
         guard jws.algorithm == key.algorithm else {
-            throw JWTGrantError(.invalidToken, "alg \(jws.algorithm.rawValue) is not the algorithm of our tokens")
+            throw JWTGrantError(.invalidToken, "the token's alg is not the algorithm of our tokens")
         }
         let input = UnsafeRawBufferPointer(rebasing: token[0..<jws.signingInputLength])
         let ok = jws.signature.withUnsafeBytes {

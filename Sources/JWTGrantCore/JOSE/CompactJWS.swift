@@ -17,8 +17,8 @@ public struct CompactJWS {
     /// (`payloadMustBeJSON: false`) a payload that is not a JSON object is null.
     public let payload: JSONValue
     public let algorithm: JWSAlgorithm
-    /// The header "kid" when it is a string.
-    public let kid: String?
+    /// The header "kid" when it is a string (its exact bytes).
+    public let kid: Identifier?
     /// Token bytes [0, signingInputLength) are the JWS signing input.
     public let signingInputLength: Int
     /// Token bytes [0, headerLength) are the header segment; the payload
@@ -121,7 +121,7 @@ public struct CompactJWS {
     }
 
     /// The header policy: alg, crit, b64, kid.
-    private static func checkHeader(_ header: JSONValue) throws(JWTGrantError) -> (JWSAlgorithm, String?) {
+    private static func checkHeader(_ header: JSONValue) throws(JWTGrantError) -> (JWSAlgorithm, Identifier?) {
         guard let algRaw = json_object_get(header.raw, "alg") else {
             throw JWTGrantError(.algorithm, "JWS header has no \"alg\"")
         }
@@ -145,12 +145,12 @@ public struct CompactJWS {
         if header.has("b64") {
             throw JWTGrantError(.header, "JWS \"b64\" (RFC 7797 unencoded payload) is not accepted")
         }
-        var kid: String? = nil
+        var kid: Identifier? = nil
         if let k = json_object_get(header.raw, "kid") {
             guard k.pointee.type == JSON_STRING, let text = json_string_value(k) else {
                 throw JWTGrantError(.header, "JWS \"kid\" must be a string")
             }
-            kid = String(decoding: UnsafeRawBufferPointer(start: text, count: json_string_length(k)), as: UTF8.self)
+            kid = Identifier(bytes: UnsafeRawBufferPointer(start: text, count: json_string_length(k)))
         }
         return (algorithm, kid)
     }

@@ -327,15 +327,16 @@ def token_texts(token) -> list[str]:
 
 
 def _plain_word(window: str) -> bool:
-    return all("a" <= c <= "z" or c == " " for c in window)
+    return all("a" <= c <= "z" or c in " :/." for c in window)
 
 
 def assert_no_token_text(message: str | None, token) -> None:
     """THE message property of every refusal: a refusal reason is built only
     from static text and the server's own configuration, so it holds no
     control byte and no run of 4 characters taken from any string of the
-    token's header or claims. (Runs of plain lowercase letters are skipped:
-    the messages are English prose and name claims such as "iss".) The whole
+    token's header or claims. (Runs of plain lowercase letters, spaces and
+    ":/." are skipped: the messages are English prose naming claims such as
+    "iss", and may quote the server's own URLs, "https://...".) The whole
     token and its segments never appear either."""
     if not message:
         return
