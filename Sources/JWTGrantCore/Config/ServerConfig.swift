@@ -57,7 +57,7 @@ public struct ServerConfig: Sendable {
             if let v = try a.integer("lifetime", in: 1...31_536_000) { accessTokenLifetime = v }
             accessTokenSigningKey = try a.string("signing_key")
             if let v = try a.string("algorithm") {
-                guard ["ES256", "RS256", "EdDSA"].contains(v) else {
+                guard ([.init("ES256"), "RS256", "EdDSA"] as Set<Identifier>).contains(Identifier(v)) else {
                     throw JWTGrantError(.invalidArgument, "access_token.algorithm must be ES256, RS256 or EdDSA")
                 }
                 accessTokenAlgorithm = v
@@ -65,7 +65,7 @@ public struct ServerConfig: Sendable {
             try a.finish()
         }
         if let v = try r.string("store") {
-            guard v == "memory" else {
+            guard Identifier(v) == "memory" else {
                 throw JWTGrantError(.invalidArgument,
                     "store \"\(printable(v))\" is not available in this version: only \"memory\" is implemented")
             }

@@ -90,14 +90,7 @@ enum JWK {
         alg.bytes.withUnsafeBytes { JWSAlgorithm(bytes: $0) }
     }
 
-    static func curve(_ crv: Identifier) -> ECCurve? {
-        switch crv {
-        case "P-256": return .p256
-        case "P-384": return .p384
-        case "P-521": return .p521
-        default: return nil
-        }
-    }
+    static func curve(_ crv: Identifier) -> ECCurve? { ECCurve(jwkName: crv.text) }
 
     /// A strict base64url member, or an error naming it.
     static func bytes(_ jwk: JSONValue, _ name: StaticString) throws(JWTGrantError) -> [UInt8] {

@@ -250,3 +250,190 @@ def test_repeated_unknown_parameter_name_is_not_echoed(make_server):
     rc, http, answer = s.exchange_token(auth, base + "&scope=a&scope=b")
     assert jwtgrant.status_name(rc) == "JWTGRANT_EINVALID_REQUEST"
     assert 'parameter "scope" is repeated' in answer["error_description"]
+
+
+# --- 2. identifiers compare as bytes: NFC/NFD pairs through the C ABI ---------------
+
+NFC, NFD = "caf\u00e9", "cafe\u0301"
+
+
+@pytest.mark.parametrize("registered,sent", [(NFC, NFD), (NFD, NFC)])
+def test_iss_canonically_equal_is_not_the_issuer(make_server, registered, sent):
+    s = make_server()
+    s.register_issuer(issuer_json(iss=f"https://idp.example/{registered}"))
+    good = mint("pyjwt", "RS256", key_for_alg("RS256"), claims(iss=f"https://idp.example/{registered}"))
+    assert s.verify_assertion(good)["iss"] == f"https://idp.example/{registered}"
+    bad = mint("pyjwt", "RS256", key_for_alg("RS256"), claims(iss=f"https://idp.example/{sent}"))
+    assert_rejected(s, bad, "JWTGRANT_EUNTRUSTED_ISSUER")
+
+
+def test_issuer_names_and_iss_values_are_bytes(make_server):
+    s = make_server()
+    s.register_issuer(issuer_json(name=NFC, iss=f"https://idp.example/{NFC}"))
+    s.register_issuer(issuer_json(name=NFD, iss=f"https://idp.example/{NFD}", n=1))
+    assert sorted(i["name"] for i in s.list_issuers()) == sorted([NFC, NFD])
+    s.remove_issuer(NFD)
+    assert [i["name"] for i in s.list_issuers()] == [NFC]
+    with pytest.raises(jwtgrant.JWTGrantError) as ei:
+        s.remove_issuer(NFD)
+    assert ei.value.name == "JWTGRANT_ENOTFOUND"
+
+
+@pytest.mark.parametrize("registered,sent", [(NFC, NFD), (NFD, NFC)])
+def test_aud_canonically_equal_is_not_this_server(make_server, registered, sent):
+    s = make_server({"issuer": f"https://as.example/{registered}"})
+    s.register_issuer(issuer_json())
+    assert s.verify_assertion(mint("pyjwt", "RS256", key_for_alg("RS256"),
+                                   claims(aud=f"https://as.example/{registered}")))
+    assert_rejected(s, mint("pyjwt", "RS256", key_for_alg("RS256"), claims(aud=f"https://as.example/{sent}")),
+                    "JWTGRANT_EAUDIENCE")
+
+
+@pytest.mark.parametrize("registered,sent", [(NFC, NFD), (NFD, NFC), ("OKP", "O\u212aP")])
+def test_kid_canonically_equal_names_no_key(make_server, registered, sent):
+    s = make_server()
+    s.register_issuer(issuer_json(fmt="jwks", kind="p256", kid=registered))
+    key = key_for_alg("ES256")
+    assert s.verify_assertion(mint("pyjwt", "ES256", key, claims(), headers={"kid": registered}))
+    assert_rejected(s, mint("pyjwt", "ES256", key, claims(), headers={"kid": sent}), "JWTGRANT_EKEY_NOT_FOUND")
+
+
+def test_jti_canonically_equal_is_another_assertion(make_server):
+    s = make_endpoint(make_server)
+    one = mint("pyjwt", "RS256", key_for_alg("RS256"), claims(jti=NFC))
+    two = mint("pyjwt", "RS256", key_for_alg("RS256"), claims(jti=NFD))
+    assert exchange(s, one)[:2] == (0, 200)
+    assert exchange(s, two)[:2] == (0, 200), "a jti is compared byte for byte"
+    assert_replayed(s, one)
+    assert_replayed(s, two)
+
+
+@pytest.mark.parametrize("registered,sent", [(NFC, NFD), (NFD, NFC)])
+def test_client_id_canonically_equal_is_another_client(make_server, registered, sent):
+    s = make_server()
+    s.register_issuer(issuer_json())
+    s.register_client({"client_id": registered, "client_secret": CLIENT_SECRET, "grant_types": [GRANT]})
+    token = mint("pyjwt", "RS256", key_for_alg("RS256"), claims())
+    body = f"grant_type={urllib.parse.quote(GRANT, safe='')}&assertion={token}"
+
+    def auth(cid):
+        return "Basic " + base64.b64encode(
+            f"{urllib.parse.quote_plus(cid)}:{CLIENT_SECRET}".encode()).decode()
+
+    rc, http, answer = s.exchange_token(auth(sent), body)
+    assert (jwtgrant.status_name(rc), http) == ("JWTGRANT_EINVALID_CLIENT", 401), answer
+    s.register_client({"client_id": sent, "client_secret": CLIENT_SECRET, "grant_types": [GRANT]})
+    rc, http, answer = s.exchange_token(auth(registered), body)
+    assert (rc, http) == (0, 200), answer
+    claims_out = s.verify_access_token(answer["access_token"])
+    assert claims_out["client_id"] == registered
+
+
+def test_json_member_values_with_kelvin_sign_are_not_ascii(make_server):
+    """"O\u212aP" is canonically "OKP" for Swift's String ==; as bytes it is
+    an unknown kty, so the key is ignored (and listed), not used."""
+    s = make_server()
+    jwk = public_jwk_of("ed25519")
+    jwk["kty"] = "O\u212aP"
+    s.register_issuer({"name": "partner", "issuer": ISS,
+                       "jwks": {"keys": [jwk, public_jwk_of("p256", kid="good")]}})
+    [entry] = s.list_issuers()
+    assert entry["key_ids"] == ["good"]
+    assert [k["index"] for k in entry["ignored_keys"]] == [0]
+
+
+# --- 6. a key set with keys the library does not use ------------------------------------
+
+def public_jwk_of(kind, kid=None):
+    from helpers import public_jwk
+    return public_jwk(kind, kid=kid)
+
+
+def ed448_jwk(kid="ed448"):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed448
+    raw = ed448.Ed448PrivateKey.generate().public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return {"kty": "OKP", "crv": "Ed448", "x": b64u(raw), "kid": kid}
+
+
+def unusable_keys():
+    enc = dict(public_jwk_of("rsa2048", kid="enc"), use="enc")
+    oaep = dict(public_jwk_of("rsa3072", kid="oaep"), alg="RSA-OAEP")
+    oaep.pop("use")
+    wrap = dict(public_jwk_of("p384", kid="wrap"), key_ops=["wrapKey"])
+    wrap.pop("use")
+    unknown = {"kty": "XYZ", "kid": "xyz", "v": "AQAB"}
+    k256 = public_jwk_of("secp256k1", kid="k1curve")
+    return [ed448_jwk(), enc, oaep, wrap, unknown, k256]
+
+
+REASON_WORDS = ["OKP curve", "use", "alg", "key_ops", "kty", "EC curve"]
+
+
+def check_ignored(entry):
+    ignored = entry["ignored_keys"]
+    assert [k["kid"] for k in ignored] == ["ed448", "enc", "oaep", "wrap", "xyz", "k1curve"]
+    for k, word in zip(ignored, REASON_WORDS):
+        assert word in k["reason"], k
+    assert [k["index"] for k in ignored] == [0, 1, 2, 3, 4, 5]
+
+
+def test_jwks_with_unusable_keys_keeps_the_usable_ones(make_server):
+    s = make_server()
+    good = public_jwk_of("p256", kid="good")
+    s.register_issuer({"name": "partner", "issuer": ISS, "jwks": {"keys": unusable_keys() + [good]}})
+    [entry] = s.list_issuers()
+    assert entry["key_ids"] == ["good"]
+    check_ignored(entry)
+    assert s.verify_assertion(mint("pyjwt", "ES256", key_for_alg("ES256"), claims(), headers={"kid": "good"}))
+    # a token naming an ignored key finds no key
+    assert_rejected(s, mint("pyjwt", "ES256", key_for_alg("ES256"), claims(), headers={"kid": "ed448"}),
+                    "JWTGRANT_EKEY_NOT_FOUND")
+    # new keys handed in for the inline issuer: the same rule
+    s.issuer_set_jwks("partner", {"keys": [good] + unusable_keys()[:1]})
+    assert [k["kid"] for k in s.list_issuers()[0]["ignored_keys"]] == ["ed448"]
+
+
+def test_jwks_uri_with_unusable_keys_keeps_the_usable_ones(make_server):
+    s = make_server()
+    good = public_jwk_of("p256", kid="good")
+    s.set_jwks_fetcher(lambda name, url, timeout, limit: (200, {"keys": unusable_keys() + [good]}, 300))
+    s.register_issuer({"name": "partner", "issuer": ISS, "jwks_uri": "https://idp.example.com/jwks"})
+    assert s.verify_assertion(mint("pyjwt", "ES256", key_for_alg("ES256"), claims(), headers={"kid": "good"}))
+    [entry] = s.list_issuers()
+    assert entry["key_ids"] == ["good"] and entry["last_error"] is None
+    check_ignored(entry)
+
+
+def off_curve(jwk):
+    bad = dict(jwk)
+    y = bytearray(base64.urlsafe_b64decode(bad["y"] + "=="))
+    y[-1] ^= 1
+    bad["y"] = b64u(bytes(y))
+    return bad
+
+
+@pytest.mark.parametrize("malformed", ["off_curve", "rsa1024", "private", "kid_type", "key_ops_type"])
+def test_malformed_key_still_refuses_the_set(make_server, malformed):
+    good = public_jwk_of("p256", kid="good")
+    bad = {
+        "off_curve": lambda: off_curve(public_jwk_of("p384", kid="bad")),
+        "rsa1024": lambda: public_jwk_of("rsa1024", kid="bad"),
+        "private": lambda: dict(public_jwk_of("p256", n=0) if False else public_jwk_of("p256"), d="AAAA"),
+        "kid_type": lambda: dict(public_jwk_of("p256"), kid=5),
+        "key_ops_type": lambda: dict(public_jwk_of("p256"), key_ops="verify"),
+    }[malformed]()
+    s = make_server()
+    with pytest.raises(jwtgrant.JWTGrantError) as ei:
+        s.register_issuer({"name": "partner", "issuer": ISS, "jwks": {"keys": [good, bad]}})
+    assert ei.value.name == "JWTGRANT_EKEY", ei.value
+    assert s.list_issuers() == []
+
+
+def test_only_unusable_keys_refuses_the_set(make_server):
+    s = make_server()
+    with pytest.raises(jwtgrant.JWTGrantError) as ei:
+        s.register_issuer({"name": "partner", "issuer": ISS, "jwks": {"keys": unusable_keys()}})
+    assert ei.value.name == "JWTGRANT_EKEY"
+    assert "no usable" in ei.value.message
