@@ -212,7 +212,11 @@ JWTGRANT_API int32_t jwtgrant_remove_issuer(jwtgrant_ctx *ctx, const char *name,
 
 /**
  * Lists the trusted token issuers as a JSON array of objects: name, issuer,
- * alias, key source ("certificate", "jwks", "jwks_uri") and key ids.
+ * alias, key source ("certificate", "jwks", "jwks_uri") and key ids. A
+ * "jwks" or "jwks_uri" issuer also has "ignored_keys": the keys of its set
+ * that are not used (RFC 7517 5), each {"index", "kid" (or null), "reason"}
+ * (a "use" other than "sig", "key_ops" without "verify", an "alg", "kty" or
+ * curve this library does not verify with).
  *
  * @param[out] issuers_json_out  new string, free with jwtgrant_free.
  */
@@ -452,7 +456,12 @@ JWTGRANT_API int32_t jwtgrant_jwks_fetch_error(jwtgrant_jwks_sink *sink, const c
  * @return JWTGRANT_OK; JWTGRANT_EINVAL (NULL argument, not JSON, not a
  *         JWKS, or an issuer registered with "certificate");
  *         JWTGRANT_ENOTFOUND (no such issuer); JWTGRANT_EKEY (a key is
- *         unusable). On failure the cached key set is left as it was.
+ *         malformed: a point off its curve, RSA under 2048 bits, a private
+ *         member, a member of the wrong type; or no key is usable). Keys
+ *         that are well formed but not for us (Ed448, "use":"enc", an
+ *         encryption "alg", an unknown "kty") are ignored and listed as
+ *         "ignored_keys" by jwtgrant_list_issuers. On failure the cached key
+ *         set is left as it was.
  */
 JWTGRANT_API int32_t jwtgrant_issuer_set_jwks(jwtgrant_ctx *ctx, const char *issuer_name,
                                               const char *jwks_json, int32_t max_age_seconds,

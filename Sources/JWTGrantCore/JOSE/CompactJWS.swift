@@ -92,7 +92,7 @@ public struct CompactJWS {
     /// Decodes a segment and parses it as a JSON object. With `lenient`, a
     /// segment that is base64url but not a JSON object gives nil; otherwise
     /// that is a .malformed error naming the reader's complaint.
-    private static func decodeJSON(_ text: UnsafeRawBufferPointer, what: String,
+    private static func decodeJSON(_ text: UnsafeRawBufferPointer, what: StaticString,
                                    lenient: Bool = false) throws(JWTGrantError) -> JSONValue? {
         guard let length = Base64URL.decodedLength(text.count) else {
             throw JWTGrantError(.malformed, "\(what) is not base64url")
@@ -106,7 +106,7 @@ public struct CompactJWS {
             // (JSON_REJECT_DUPLICATES, valid UTF-8, nothing after the value).
             let value: JSONValue
             do throws(JWTGrantError) {
-                value = try JSONValue.parse(UnsafeRawBufferPointer(rebasing: buf[0..<length]), what: what,
+                value = try JSONValue.parse(UnsafeRawBufferPointer(rebasing: buf[0..<length]), what: "\(what)",
                                             code: .malformed)
             } catch {
                 if lenient { return nil }
