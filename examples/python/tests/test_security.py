@@ -437,3 +437,16 @@ def test_only_unusable_keys_refuses_the_set(make_server):
         s.register_issuer({"name": "partner", "issuer": ISS, "jwks": {"keys": unusable_keys()}})
     assert ei.value.name == "JWTGRANT_EKEY"
     assert "no usable" in ei.value.message
+
+
+@pytest.mark.parametrize("header_text", [
+    '{"alg":"ES256","kid":"\\uD800QZXW"}',        # lone surrogate: jansson quotes the escape
+    '{"alg":"ES256","kid":"\\uDBFF\\uDBFFQZ"}',
+    '{"alg":"ES256","QZXW":tru}',
+    "{'alg':'QZXW'}",
+])
+def test_reader_complaints_do_not_quote_the_token(rsa_server, header_text):
+    token = craft(header_text, claims(), sig=b"\x01" * 64)
+    err = assert_rejected(rsa_server, token, "JWTGRANT_EMALFORMED")
+    for fragment in ("D800", "DBFF", "QZXW", "tru", "'"):
+        assert fragment not in err.message, err.message
