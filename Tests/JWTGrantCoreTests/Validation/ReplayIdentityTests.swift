@@ -122,4 +122,28 @@ final class ReplayIdentityTests: XCTestCase {
         XCTAssertNoThrow(try server.verify(idp.mint(["exp": .integer(253_402_300_799), "iat": nil])))
         XCTAssertThrowsError(try AuthorizationServer(configJSON: #"{"grant_type":{"jwt":{"max_assertion_lifetime":-1}}}"#))
     }
+
+    /// One place makes replay keys (`ReplayKey.assertion`) and one place
+    /// writes records (`ReplayRule.consume`, with `recordExpiry`): a source
+    /// scan of the engine fails on a new call site of either.
+    func testOneKeyMakerAndOneRecordWriter() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources")
+        var keyMakers: [String] = [], writers: [String] = []
+        let e = FileManager.default.enumerator(atPath: root.path)
+        while let rel = e?.nextObject() as? String {
+            guard rel.hasSuffix(".swift") else { continue }
+            let text = try String(contentsOfFile: root.appendingPathComponent(rel).path, encoding: .utf8)
+            for line in text.split(separator: "\n") where !line.trimmingCharacters(in: .whitespaces).hasPrefix("//") {
+                if line.contains("ReplayKey(") { keyMakers.append(rel) }
+                if line.contains(".insertIfAbsent(") {
+                    writers.append(rel)
+                    XCTAssertTrue(line.contains("recordExpiry(lastPassing:"), "a record's expiry comes from recordExpiry")
+                }
+            }
+        }
+        XCTAssertEqual(keyMakers, ["JWTGrantCore/Stores/ReplayKey.swift"])
+        XCTAssertEqual(writers, ["JWTGrantCore/Validation/ReplayRule.swift"])
+    }
 }
