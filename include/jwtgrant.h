@@ -117,6 +117,9 @@ struct json_t;
 #define JWTGRANT_EINVALID_SCOPE         -26   /* scope outside the client's: "invalid_scope" (400) */
 /* Access tokens this server issued (RFC 6750). */
 #define JWTGRANT_EINVALID_TOKEN         -27   /* not a valid access token of ours: "invalid_token" */
+/* exp lies further from now than grant_type.jwt.max_assertion_lifetime:
+ * "invalid_grant" (400). */
+#define JWTGRANT_EASSERTION_LIFETIME    -28
 
 /* ------------------------------------------------------------------------
  * Library
@@ -165,7 +168,10 @@ JWTGRANT_API void jwtgrant_free(void *ptr);
  *                      lifetime, 0.2) }
  *     grant_type: { jwt: { enable_iat_validation (true),
  *                          iat_validity_period (minutes, 30),
- *                          enable_jwt_cache (true) } }
+ *                          enable_jwt_cache (true),
+ *                          max_assertion_lifetime (seconds from now to
+ *                          exp, 0..315360000; 0 = no limit, the default;
+ *                          beyond: JWTGRANT_EASSERTION_LIFETIME) } }
  *     access_token: { lifetime (seconds, 3600), signing_key (PEM private
  *                     key; generated at start when absent),
  *                     algorithm ("ES256", "RS256" or "EdDSA"; default the
@@ -222,7 +228,11 @@ JWTGRANT_API int32_t jwtgrant_remove_issuer(jwtgrant_ctx *ctx, const char *name,
 
 /**
  * Lists the trusted token issuers as a JSON array of objects: name, issuer,
- * alias, key source ("certificate", "jwks", "jwks_uri") and key ids.
+ * alias, key source ("certificate", "jwks", "jwks_uri") and key ids. A
+ * "jwks" or "jwks_uri" issuer also has "ignored_keys": the keys of its set
+ * that are not used (RFC 7517 5), each {"index", "kid" (or null), "reason"}
+ * (a "use" other than "sig", "key_ops" without "verify", an "alg", "kty" or
+ * curve this library does not verify with).
  *
  * @param[out] issuers_json_out  new string, free with jwtgrant_free.
  */
@@ -460,7 +470,12 @@ JWTGRANT_API int32_t jwtgrant_jwks_fetch_error(jwtgrant_jwks_sink *sink, const c
  * @return JWTGRANT_OK; JWTGRANT_EINVAL (NULL argument, not JSON, not a
  *         JWKS, or an issuer registered with "certificate");
  *         JWTGRANT_ENOTFOUND (no such issuer); JWTGRANT_EKEY (a key is
- *         unusable). On failure the cached key set is left as it was.
+ *         malformed: a point off its curve, RSA under 2048 bits, a private
+ *         member, a member of the wrong type; or no key is usable). Keys
+ *         that are well formed but not for us (Ed448, "use":"enc", an
+ *         encryption "alg", an unknown "kty") are ignored and listed as
+ *         "ignored_keys" by jwtgrant_list_issuers. On failure the cached key
+ *         set is left as it was.
  */
 JWTGRANT_API int32_t jwtgrant_issuer_set_jwks(jwtgrant_ctx *ctx, const char *issuer_name,
                                               const char *jwks_json, int32_t max_age_seconds,

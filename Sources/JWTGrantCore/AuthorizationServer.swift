@@ -70,6 +70,7 @@ public final class AuthorizationServer: @unchecked Sendable {
             fetcher: jwksFetchers.fetcher(forIssuer: issuerName),
             parse: { (doc) throws(JWTGrantError) -> [VerificationKey] in try KeyLoader.loadJWKS(doc) },
             kidOf: { $0.kid },
+            ignoredKeys: { KeyLoader.ignoredKeys($0).map(\.json) },
             wallClock: clock))
     }
 
@@ -85,7 +86,8 @@ public final class AuthorizationServer: @unchecked Sendable {
             try remote.set.supply(document: document, maxAge: maxAge)
         case let inline as StaticKeySource where inline.kind == "jwks":
             try JWKSDocument.checkShape(document, code: .invalidArgument)
-            let source = try StaticKeySource(kind: "jwks", keys: KeyLoader.loadJWKS(document))
+            let set = try KeyLoader.loadJWKSReport(document)
+            let source = try StaticKeySource(kind: "jwks", keys: set.keys, ignored: set.ignored)
             try issuers.replaceKeySource(of: issuer, with: source)
         default:
             throw JWTGrantError(.invalidArgument,

@@ -4,7 +4,7 @@ import XCTest
 final class ErrorCodeTests: XCTestCase {
     func testCodesAreContiguousAndNamed() {
         let raw = ErrorCode.allCases.map(\.rawValue)
-        XCTAssertEqual(raw, Array((-27...(-1)).reversed()))
+        XCTAssertEqual(raw, Array((-28...(-1)).reversed()))
         XCTAssertEqual(Set(ErrorCode.allCases.map { "\($0.statusName)" }).count, ErrorCode.allCases.count)
     }
 

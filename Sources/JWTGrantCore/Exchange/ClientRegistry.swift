@@ -55,8 +55,10 @@ public final class ClientRegistry: Sendable {
         var r = try StrictObjectReader(JSONValue.parseObject(json, what: "client_json"), path: "client_json")
         let clientID = try r.requiredString("client_id")
         let secret = try r.string("client_secret")
-        var grantTypes: [String] = []
-        for g in try r.stringArray("grant_types") ?? [] where !grantTypes.contains(g) { grantTypes.append(g) }
+        var grantTypes: [String] = [], seenGrants: Set<Identifier> = []
+        for g in try r.stringArray("grant_types") ?? [] where seenGrants.insert(Identifier(g)).inserted {
+            grantTypes.append(g)
+        }
         let scopes = try r.stringArray("scopes")
         try r.finish()
         if let scopes {
@@ -66,7 +68,13 @@ public final class ClientRegistry: Sendable {
             }
         }
         return Client(clientID: clientID, secretHash: secret.map { ClientSecretHash(hashing: $0) },
-                      grantTypes: grantTypes, scopes: scopes.map { s in s.reduce(into: []) { if !$0.contains($1) { $0.append($1) } } })
+                      grantTypes: grantTypes, scopes: scopes.map(Self.distinct))
+    }
+
+    /// `values` without repeats (compared byte for byte), in order.
+    static func distinct(_ values: [String]) -> [String] {
+        var seen: Set<Identifier> = []
+        return values.filter { seen.insert(Identifier($0)).inserted }
     }
 
     /// A field name or value for a message: at most 64 characters, no controls.

@@ -53,7 +53,7 @@ public final class TokenEndpoint: Sendable {
     }
 
     /// Mints the access token and builds the RFC 6749 5.1 response.
-    private func issue(to client: Client, subject: String, scopes: [String]?) throws(JWTGrantError) -> TokenResponse {
+    private func issue(to client: Client, subject: String, scopes: [Identifier]?) throws(JWTGrantError) -> TokenResponse {
         let now = clock.now()
         guard now.isFinite, now >= 0, now < 1e15 else { throw JWTGrantError(.internalError, "the clock is out of range") }
         let iat = Int64(now.rounded(.down))
@@ -66,7 +66,7 @@ public final class TokenEndpoint: Sendable {
         header.set("alg", .string(signer.algorithm))
         header.set("kid", .string(signer.kid))
 
-        let scope = scopes.flatMap { $0.isEmpty ? nil : $0.joined(separator: " ") }
+        let scope = scopes.flatMap { $0.isEmpty ? nil : $0.map(\.text).joined(separator: " ") }
         let claims = JSONValue.object()
         claims.set("iss", .string(config.issuer))
         claims.set("sub", .string(subject))
@@ -132,7 +132,7 @@ public final class TokenEndpoint: Sendable {
             throw JWTGrantError(.invalidToken, "the access token is not valid: \(error.reason)")
         }
         guard claims.isObject else { throw JWTGrantError(.invalidToken, "the access token claims are not a JSON object") }
-        guard let typ = header["typ"]?.stringValue, Self.isAccessTokenType(typ) else {
+        guard let typ = header["typ"]?.identifier, Self.isAccessTokenType(typ) else {
             throw JWTGrantError(.invalidToken, "the access token's typ is not at+jwt")
         }
         guard let iss = claims["iss"], iss.stringEquals(config.issuer) else {
@@ -147,8 +147,8 @@ public final class TokenEndpoint: Sendable {
 
     /// `at+jwt` or `application/at+jwt`, ASCII case-insensitively
     /// (media types are case-insensitive, RFC 9068 section 4).
-    static func isAccessTokenType(_ typ: String) -> Bool {
-        let lower = typ.utf8.map { c -> UInt8 in (c >= 0x41 && c <= 0x5A) ? c | 0x20 : c }
+    static func isAccessTokenType(_ typ: Identifier) -> Bool {
+        let lower = typ.bytes.map { c -> UInt8 in (c >= 0x41 && c <= 0x5A) ? c | 0x20 : c }
         return lower.elementsEqual("at+jwt".utf8) || lower.elementsEqual("application/at+jwt".utf8)
     }
 }

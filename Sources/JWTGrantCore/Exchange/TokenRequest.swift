@@ -28,7 +28,7 @@ public struct TokenRequest: Sendable {
     public let client: Client
     public let assertion: String
     /// The scopes requested and granted (nil when no scope was requested).
-    public let scopes: [String]?
+    public let scopes: [Identifier]?
 
     public init(authorization: UnsafeRawBufferPointer?, body: UnsafeRawBufferPointer?,
                 clients: ClientRegistry) throws(JWTGrantError) {
@@ -47,7 +47,7 @@ public struct TokenRequest: Sendable {
             }
             // 3a. a malformed Basic header is a failed authentication
             let basic = try BasicCredentials(parsing: header)
-            if let postID, postID != basic.clientID {
+            if let postID, Identifier(postID) != Identifier(basic.clientID) {
                 throw JWTGrantError(.invalidRequest, "client_id in the body differs from the authenticated client")
             }
             (id, secret) = (basic.clientID, basic.clientSecret)
@@ -65,10 +65,10 @@ public struct TokenRequest: Sendable {
         guard let grantType = form["grant_type"] else {
             throw JWTGrantError(.invalidRequest, "the grant_type parameter is missing")
         }
-        guard grantType == Client.jwtBearerGrantType else {
+        guard Identifier(grantType) == Client.jwtBearerGrantTypeID else {
             throw JWTGrantError(.unsupportedGrantType, "only the grant type \(Client.jwtBearerGrantType) is supported")
         }
-        guard client.allowsGrant(grantType) else {
+        guard client.allowsGrant(Client.jwtBearerGrantTypeID) else {
             throw JWTGrantError(.unauthorizedClient, "the client is not allowed the grant type \(Client.jwtBearerGrantType)")
         }
 
@@ -78,7 +78,7 @@ public struct TokenRequest: Sendable {
         }
 
         // 6. the scope
-        var scopes: [String]? = nil
+        var scopes: [Identifier]? = nil
         if let scope = form["scope"] {
             guard let parsed = ScopeSyntax.parse(scope) else {
                 throw JWTGrantError(.invalidScope, "the scope parameter is malformed (RFC 6749 3.3)")

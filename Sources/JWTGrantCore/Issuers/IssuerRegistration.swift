@@ -32,7 +32,8 @@ public struct IssuerRegistration {
             } else {
                 throw JWTGrantError(.invalidArgument, "jwks must be a JWKS object (or its JSON text)")
             }
-            source = try StaticKeySource(kind: "jwks", keys: KeyLoader.loadJWKS(doc))
+            let set = try KeyLoader.loadJWKSReport(doc)
+            source = try StaticKeySource(kind: "jwks", keys: set.keys, ignored: set.ignored)
         } else if let jwksURI {
             source = try remote(jwksURI, name)
         } else {

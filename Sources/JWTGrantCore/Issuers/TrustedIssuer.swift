@@ -8,6 +8,11 @@ public final class TrustedIssuer: Sendable {
     /// Another accepted `aud` value for its assertions.
     public let alias: String?
     public let keySource: any KeySource
+    /// `name`, `issuer` and `alias` as identifiers: what every comparison
+    /// and registry key uses.
+    public let nameID: Identifier
+    public let issuerID: Identifier
+    public let aliasID: Identifier?
     /// `"_issuer_name":"<name>"` as JSON text (escaped by jansson), added to
     /// the claims of every assertion this issuer's keys verify.
     let issuerNameMember: [UInt8]
@@ -17,6 +22,9 @@ public final class TrustedIssuer: Sendable {
         self.issuer = issuer
         self.alias = alias
         self.keySource = keySource
+        self.nameID = Identifier(name)
+        self.issuerID = Identifier(issuer)
+        self.aliasID = alias.map(Identifier.init)
         self.issuerNameMember = Array("\"_issuer_name\":\(JSONValue.string(name).serialized())".utf8)
     }
 

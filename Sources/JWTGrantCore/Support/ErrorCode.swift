@@ -28,6 +28,7 @@ public enum ErrorCode: Int32, Sendable, CaseIterable {
     case unsupportedGrantType = -25
     case invalidScope = -26
     case invalidToken = -27
+    case assertionLifetime = -28
 
     /// The C macro name, e.g. `JWTGRANT_EEXPIRED`.
     public var statusName: StaticString {
@@ -59,6 +60,7 @@ public enum ErrorCode: Int32, Sendable, CaseIterable {
         case .unsupportedGrantType: return "JWTGRANT_EUNSUPPORTED_GRANT"
         case .invalidScope: return "JWTGRANT_EINVALID_SCOPE"
         case .invalidToken: return "JWTGRANT_EINVALID_TOKEN"
+        case .assertionLifetime: return "JWTGRANT_EASSERTION_LIFETIME"
         }
     }
 
@@ -71,7 +73,7 @@ public enum ErrorCode: Int32, Sendable, CaseIterable {
             return "server_error"
         case .malformed, .algorithm, .header, .untrustedIssuer, .keyNotFound, .signature,
              .expired, .notYetValid, .iatTooOld, .iatInFuture, .audience, .claim, .replay,
-             .keySourceUnavailable:
+             .keySourceUnavailable, .assertionLifetime:
             return "invalid_grant"
         case .invalidClient: return "invalid_client"
         case .unauthorizedClient: return "unauthorized_client"

@@ -35,11 +35,11 @@ public final class AssertionValidator: Sendable {
         let claims = jws.payload
         try SubjectRule.check(claims)
         try AudienceRule.check(claims, policy: policy, issuer: issuer)
-        let usableUntil = try TimeRules.check(claims, policy: policy, now: now)
+        let lastPassing = try TimeRules.check(claims, policy: policy, now: now)
         if policy.replayProtection {
-            let key = try ReplayRule.key(jws, claims: claims, issuer: issuer)
+            let key = try ReplayRule.key(jws, token: token, claims: claims)
             if consume {
-                try ReplayRule.consume(key: key, until: usableUntil, store: replay, now: now)
+                try ReplayRule.consume(key: key, lastPassing: lastPassing, store: replay, now: now)
             } else {
                 try ReplayRule.check(key: key, store: replay, now: now)
             }

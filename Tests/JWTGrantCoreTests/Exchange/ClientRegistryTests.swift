@@ -22,7 +22,7 @@ final class ClientRegistryTests: XCTestCase {
         let c = try r.register(json: #"{"client_id":"app","client_secret":"s3cret","grant_types":["\#(grant)"],"scopes":["read","write"]}"#)
         XCTAssertEqual(c.clientID, "app")
         XCTAssertTrue(c.isConfidential)
-        XCTAssertTrue(c.allowsGrant(grant))
+        XCTAssertTrue(c.allowsGrant(Identifier(grant)))
         XCTAssertEqual(c.scopes, ["read", "write"])
         XCTAssertTrue(c.allowsScopes(["read"]))
         XCTAssertFalse(c.allowsScopes(["read", "admin"]))

@@ -17,7 +17,7 @@ import jwt as pyjwt
 import pytest
 
 import jwtgrant
-from helpers import (SERVER_ISSUER, SUB, T0, claims, craft, issuer_json, mint, private_key,
+from helpers import (SERVER_ISSUER, assert_no_token_text, SUB, T0, claims, craft, issuer_json, mint, private_key,
                      b64u)
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning")
@@ -78,6 +78,7 @@ def assert_error(result, error, http_status, status_name=None, secret=None):
         for part in [secret] + secret.split("."):
             if len(part) >= 16:
                 assert part not in text, "the response echoes the assertion"
+        assert_no_token_text(body.get("error_description"), secret)
 
 
 # --- the documented flow --------------------------------------------------------------
