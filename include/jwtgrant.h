@@ -211,10 +211,19 @@ JWTGRANT_API int32_t jwtgrant_ctx_set_time(jwtgrant_ctx *ctx, int64_t unix_time,
  *
  * @param issuer_json  {"name", "issuer", "alias"?, and exactly one of
  *                     "certificate" (PEM, one or several, or DER as base64),
- *                     "jwks_uri", "jwks" (inline JWKS document)}.
+ *                     "certificate_file" (the path of such a file, or of a
+ *                     binary DER certificate), "jwks_uri", "jwks" (inline
+ *                     JWKS document), "jwks_file" (the path of a JWKS
+ *                     document)}. Files are read once, during this call: a
+ *                     regular file of at most 1 MiB.
  *                     Key material is validated now: unparsable keys, RSA
- *                     under 2048 bits and unsupported curves are refused.
- * @return JWTGRANT_OK, JWTGRANT_EINVAL, JWTGRANT_EEXISTS (name or issuer
+ *                     under 2048 bits and unsupported curves are refused,
+ *                     and so is a certificate already expired by the
+ *                     context's clock (a bundle: when all have expired);
+ *                     the message gives its notAfter date.
+ * @return JWTGRANT_OK, JWTGRANT_EINVAL (also: a key file missing,
+ *         unreadable, not a regular file or over 1 MiB; the message names
+ *         the path, never the content), JWTGRANT_EEXISTS (name or issuer
  *         value taken), JWTGRANT_EKEY.
  */
 JWTGRANT_API int32_t jwtgrant_register_issuer(jwtgrant_ctx *ctx, const char *issuer_json,
@@ -228,7 +237,11 @@ JWTGRANT_API int32_t jwtgrant_remove_issuer(jwtgrant_ctx *ctx, const char *name,
 
 /**
  * Lists the trusted token issuers as a JSON array of objects: name, issuer,
- * alias, key source ("certificate", "jwks", "jwks_uri") and key ids. A
+ * alias, key source ("certificate", "jwks", "jwks_uri"), key ids and
+ * "key_details": per key in use {"kty", "summary", "kid" (or null),
+ * "thumbprint" (RFC 7638, SHA-256, base64url), "not_before", "not_after"
+ * (a certificate's validity, RFC 3339 UTC, or null) and, for a
+ * certificate, "expired"}. No key material. A
  * "jwks" or "jwks_uri" issuer also has "ignored_keys": the keys of its set
  * that are not used (RFC 7517 5), each {"index", "kid" (or null), "reason"}
  * (a "use" other than "sig", "key_ops" without "verify", an "alg", "kty" or

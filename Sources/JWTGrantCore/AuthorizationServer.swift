@@ -41,7 +41,7 @@ public final class AuthorizationServer: @unchecked Sendable {
     // MARK: trusted token issuers
 
     public func registerIssuer(json: String) throws(JWTGrantError) {
-        let issuer = try IssuerRegistration.parse(json) { (url, name) throws(JWTGrantError) -> any KeySource in
+        let issuer = try IssuerRegistration.parse(json, now: clock.now()) { (url, name) throws(JWTGrantError) -> any KeySource in
             try self.makeRemoteKeySource(url: url, issuerName: name)
         }
         do {
@@ -58,7 +58,8 @@ public final class AuthorizationServer: @unchecked Sendable {
 
     public func listIssuers() -> JSONValue {
         let a = JSONValue.array()
-        for i in issuers.all() { a.append(i.listingJSON()) }
+        let now = clock.now()
+        for i in issuers.all() { a.append(i.listingJSON(now: now)) }
         return a
     }
 
@@ -71,7 +72,8 @@ public final class AuthorizationServer: @unchecked Sendable {
             parse: { (doc) throws(JWTGrantError) -> [VerificationKey] in try KeyLoader.loadJWKS(doc) },
             kidOf: { $0.kid },
             ignoredKeys: { KeyLoader.ignoredKeys($0).map(\.json) },
-            wallClock: clock))
+            wallClock: clock,
+            describe: { $0.listingJSON() }))
     }
 
     /// A JWKS document handed in by the host (`jwtgrant_issuer_set_jwks`):

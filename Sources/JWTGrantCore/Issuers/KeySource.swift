@@ -9,6 +9,13 @@ public protocol KeySource: AnyObject, Sendable {
     func candidateKeys(kid: Identifier?) throws(JWTGrantError) -> [VerificationKey]
     /// Status for `jwtgrant_list_issuers`: at least "key_ids".
     func statusJSON() -> JSONValue
+    /// `statusJSON()` judged at `now` (Unix seconds): certificates in
+    /// "key_details" also say whether they have "expired".
+    func statusJSON(now: Double) -> JSONValue
     /// Stops background work (the issuer was removed or the server freed).
     func close()
+}
+
+extension KeySource {
+    public func statusJSON(now: Double) -> JSONValue { statusJSON() }
 }

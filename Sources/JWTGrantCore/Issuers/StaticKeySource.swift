@@ -38,7 +38,11 @@ public final class StaticKeySource: KeySource {
 
     /// `{"key_ids", "keys", "ignored_keys"}`; `ignored_keys` (inline JWKS
     /// only) lists `{"index", "kid", "reason"}` of each key not used.
-    public func statusJSON() -> JSONValue {
+    public func statusJSON() -> JSONValue { status(now: nil) }
+
+    public func statusJSON(now: Double) -> JSONValue { status(now: now) }
+
+    private func status(now: Double?) -> JSONValue {
         let o = JSONValue.object()
         let ids = JSONValue.array()
         for k in keys { if let kid = k.kid { ids.append(.string(kid.text)) } }
@@ -46,6 +50,9 @@ public final class StaticKeySource: KeySource {
         let summaries = JSONValue.array()
         for k in keys { summaries.append(.string(k.summary)) }
         o.set("keys", summaries)
+        let details = JSONValue.array()
+        for k in keys { details.append(k.listingJSON(now: now)) }
+        o.set("key_details", details)
         if kind == "jwks" {
             let list = JSONValue.array()
             for i in ignored { list.append(i.json) }

@@ -29,13 +29,13 @@ public final class TrustedIssuer: Sendable {
     }
 
     /// The public description for `jwtgrant_list_issuers` (no key material).
-    public func listingJSON() -> JSONValue {
+    public func listingJSON(now: Double? = nil) -> JSONValue {
         let o = JSONValue.object()
         o.set("name", .string(name))
         o.set("issuer", .string(issuer))
         o.set("alias", alias.map { .string($0) } ?? JSONValue(taking: json_null()))
         o.set("key_source", .string(keySource.kind))
-        let status = keySource.statusJSON()
+        let status = now.map { keySource.statusJSON(now: $0) } ?? keySource.statusJSON()
         for key in status.keys { if let v = status[key] { o.set(key, v) } }
         return o
     }

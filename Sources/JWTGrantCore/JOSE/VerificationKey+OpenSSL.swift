@@ -25,6 +25,8 @@ extension VerificationKey {
         var mask: UInt16 = 0
         let baseID = EVP_PKEY_get_base_id(pkey)
         var fingerprint: [UInt8] = []
+        // RFC 7638: the required members in lexicographic order, no spaces.
+        var thumbprintInput = ""
         switch baseID {
         case EVP_PKEY_RSA:
             let bits = EVP_PKEY_get_bits(pkey)
@@ -52,6 +54,7 @@ extension VerificationKey {
                 throw JWTGrantError(.badKey, "RSA key has the ROCA (CVE-2017-15361) fingerprint")
             }
             fingerprint = modulus + bnBytes(eb)
+            thumbprintInput = "{\"e\":\"\(Base64URL.encode(bnBytes(eb)))\",\"kty\":\"RSA\",\"n\":\"\(Base64URL.encode(modulus))\"}"
             material = .rsa(modulusBytes: Int((bits + 7) / 8))
             keyType = "RSA"; summary = "RSA \(bits)"
             for a in JWSAlgorithm.allCases where a.family == .rsaPKCS1 || a.family == .rsaPSS { mask |= a.bit }
@@ -79,6 +82,11 @@ extension VerificationKey {
             if EVP_PKEY_get_octet_string_param(pkey, "encoded-pub-key", &pub, pub.count, &pubLen) == 1 {
                 fingerprint = Array(pub.prefix(pubLen))
             }
+            guard let x = coordinate(pkey, "qx", length: curve.coordinateLength),
+                  let y = coordinate(pkey, "qy", length: curve.coordinateLength) else {
+                throw JWTGrantError(.badKey, "EC public key without its coordinates")
+            }
+            thumbprintInput = "{\"crv\":\"\(curve.jwkName)\",\"kty\":\"EC\",\"x\":\"\(Base64URL.encode(x))\",\"y\":\"\(Base64URL.encode(y))\"}"
         case EVP_PKEY_ED25519:
             var raw = [UInt8](repeating: 0, count: 32)
             var rawLen = 32
@@ -89,6 +97,7 @@ extension VerificationKey {
             keyType = "OKP"; summary = "Ed25519"
             mask = JWSAlgorithm.edDSA.bit
             fingerprint = raw
+            thumbprintInput = "{\"crv\":\"Ed25519\",\"kty\":\"OKP\",\"x\":\"\(Base64URL.encode(raw))\"}"
         default:
             throw JWTGrantError(.badKey, "unsupported key type (RSA, EC P-256/384/521 and Ed25519 are supported)")
         }
@@ -110,7 +119,18 @@ extension VerificationKey {
         owned = nil
         return VerificationKey(pkey: pkey, material: material, allowMask: mask, pools: pools,
                                kid: kid, keyType: keyType, summary: summary,
-                               notBefore: notBefore, notAfter: notAfter, fingerprint: fingerprint)
+                               notBefore: notBefore, notAfter: notAfter, fingerprint: fingerprint,
+                               thumbprint: Base64URL.encode(Digest256.digest(Array(thumbprintInput.utf8))))
+    }
+
+    /// An EC coordinate as a fixed-length big-endian integer (RFC 7518 6.2.1.2).
+    private static func coordinate(_ pkey: OpaquePointer, _ name: String, length: Int) -> [UInt8]? {
+        var bn: OpaquePointer? = nil
+        guard EVP_PKEY_get_bn_param(pkey, name, &bn) == 1, let value = bn else { return nil }
+        defer { BN_free(value) }
+        let bytes = bnBytes(value)
+        guard bytes.count <= length else { return nil }
+        return [UInt8](repeating: 0, count: length - bytes.count) + bytes
     }
 
     /// Frees the key (from deinit). The pools hold their own reference.

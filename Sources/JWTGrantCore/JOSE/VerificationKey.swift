@@ -23,6 +23,9 @@ public final class VerificationKey: @unchecked Sendable {
     /// Certificate validity in Unix seconds; nil for bare keys.
     public let notBefore: Double?
     public let notAfter: Double?
+    /// The RFC 7638 JWK thumbprint (SHA-256, base64url): public, stable
+    /// across certificate, SPKI and JWK forms of the same key.
+    public let thumbprint: String
 
     /// The owned EVP_PKEY.
     let pkey: OpaquePointer
@@ -37,7 +40,7 @@ public final class VerificationKey: @unchecked Sendable {
 
     init(pkey: OpaquePointer, material: Material, allowMask: UInt16, pools: [VerifierPool?],
          kid: Identifier?, keyType: String, summary: String, notBefore: Double?, notAfter: Double?,
-         fingerprint: [UInt8]) {
+         fingerprint: [UInt8], thumbprint: String) {
         self.pkey = pkey
         self.material = material
         self.allowMask = allowMask
@@ -48,6 +51,7 @@ public final class VerificationKey: @unchecked Sendable {
         self.notBefore = notBefore
         self.notAfter = notAfter
         self.fingerprint = fingerprint
+        self.thumbprint = thumbprint
     }
 
     deinit { releaseOpenSSL() }

@@ -38,6 +38,7 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
     private let ignoredKeys: @Sendable (JSONValue) -> [JSONValue]
     private let now: @Sendable () -> Double
     private let wallClock: any Clock
+    private let describe: (@Sendable (Key) -> JSONValue)?
 
     private struct Cached {
         var keys: [Key]
@@ -80,7 +81,8 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
                 kidOf: @escaping @Sendable (Key) -> Identifier?,
                 ignoredKeys: @escaping @Sendable (JSONValue) -> [JSONValue] = { _ in [] },
                 now: @escaping @Sendable () -> Double = { monotonicSeconds() },
-                wallClock: any Clock = SystemClock()) throws(JWTGrantError) {
+                wallClock: any Clock = SystemClock(),
+                describe: (@Sendable (Key) -> JSONValue)? = nil) throws(JWTGrantError) {
         try JWKSURLPolicy.validate(url)
         self.url = url
         self.options = options.normalized()
@@ -90,6 +92,7 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
         self.ignoredKeys = ignoredKeys
         self.now = now
         self.wallClock = wallClock
+        self.describe = describe
     }
 
     // MARK: - the request path
@@ -316,6 +319,11 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
         let ids = JSONValue.array()
         for k in c?.kids ?? [] { ids.append(.string(k.text)) }
         o.set("key_ids", ids)
+        if let describe {
+            let details = JSONValue.array()
+            for k in c?.keys ?? [] { details.append(describe(k)) }
+            o.set("key_details", details)
+        }
         let ignored = JSONValue.array()
         for i in c?.ignored ?? [] { ignored.append(i) }
         o.set("ignored_keys", ignored)
