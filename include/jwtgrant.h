@@ -494,6 +494,94 @@ JWTGRANT_API int32_t jwtgrant_issuer_set_jwks(jwtgrant_ctx *ctx, const char *iss
                                               const char *jwks_json, int32_t max_age_seconds,
                                               char **error_out);
 
+/* ------------------------------------------------------------------------
+ * Audit trail and counters
+ *
+ * Every token request, every verification and every JWKS fetch can be
+ * reported to the host's log function as one event, a JSON object:
+ *
+ *   {"event": "exchange", "time", "outcome", "status", "status_name",
+ *    "http_status", "oauth_error", "client_id", "issuer_name", "sub",
+ *    "jti_hash", "scope", "reason", "duration_us"}
+ *   {"event": "verification", "time", "outcome", "status", "status_name",
+ *    "issuer_name", "sub", "jti_hash", "reason"}
+ *   {"event": "jwks_fetch", "time", "outcome", "issuer_name", "url",
+ *    "http_status", "keys_loaded", "reason", "next_refresh"}
+ *
+ * "outcome" is "success", "refused" (the request's fault: level WARNING) or
+ * "error" (the server's side, HTTP 500: level ERROR); for a fetch "success",
+ * "deferred" (handed to the host's fetch function) or "failure" (level
+ * ERROR). "reason" is the detailed refusal reason (the token endpoint's
+ * HTTP answer may carry a shorter description). "client_id" is set once the
+ * client authenticated; "issuer_name" once "iss" matched a trusted issuer;
+ * "sub" and "jti_hash" (the first 16 hex digits of SHA-256 of "jti") only
+ * from an assertion whose signature verified; null otherwise. "time" and
+ * "next_refresh" are Unix seconds. An event never holds a token, a secret
+ * or key material.
+ * ---------------------------------------------------------------------- */
+
+/* Event levels: the syslog severities (Apache's APLOG_ERR, APLOG_WARNING,
+ * APLOG_INFO). */
+#define JWTGRANT_LOG_ERROR    3
+#define JWTGRANT_LOG_WARNING  4
+#define JWTGRANT_LOG_INFO     6
+
+/**
+ * The host's log function. Called on the thread that did the work (a
+ * request thread, or a background JWKS refresh thread), with no lock of the
+ * library held: it may call any function of the library, the same context
+ * included (jwtgrant_stats(), jwtgrant_set_log_callback(), even
+ * jwtgrant_verify_assertion()). It should return quickly; concurrent calls
+ * from several threads are normal.
+ *
+ * @param user_data   the pointer given to jwtgrant_set_log_callback().
+ * @param level       JWTGRANT_LOG_ERROR, JWTGRANT_LOG_WARNING or
+ *                    JWTGRANT_LOG_INFO.
+ * @param event_json  one event (above), NUL-terminated JSON; valid during
+ *                    the call only (copy it to keep it).
+ */
+typedef void (*jwtgrant_log_fn)(void *user_data, int32_t level, const char *event_json);
+
+/**
+ * Makes `fn` the log and audit function of `ctx`, replacing any previous
+ * one. Thread-safe. Without a function (the default) no event is built.
+ *
+ * @param fn         the host function; NULL removes it. Calls already
+ *                   running finish; none starts after this call returns.
+ * @param user_data  passed to `fn` unchanged; not owned by the library. It
+ *                   must stay valid until `fn` is replaced or removed and
+ *                   calls in progress have returned, or the context is freed.
+ * @param[out] error_out  optional; message on failure (free with jwtgrant_free).
+ * @return JWTGRANT_OK or JWTGRANT_EINVAL (NULL ctx, a context from before
+ *         a fork()).
+ */
+JWTGRANT_API int32_t jwtgrant_set_log_callback(jwtgrant_ctx *ctx, jwtgrant_log_fn fn, void *user_data,
+                                               char **error_out);
+
+/**
+ * The counters of `ctx` since it was created, as a JSON object:
+ *   {"since", "uptime_seconds",
+ *    "exchanges": {"total", "success", "refused", "error",
+ *                  "by_status": {"JWTGRANT_OK": n, "JWTGRANT_EEXPIRED": n, ...},
+ *                  "latency_us": {"p50", "p90", "p99"}},
+ *    "verifications": {"total", "success", "refused", "error", "by_status"},
+ *    "jwks": {"<issuer name>": {"fetches", "failures"}, ...},
+ *    "replay_store_size"}
+ * "by_status" lists only statuses seen. Latency quantiles are those of
+ * jwtgrant_exchange_token() calls in microseconds, from a fixed histogram
+ * of four buckets per power of two (each value is a bucket's upper bound,
+ * within 19 % above the true quantile); null before the first exchange.
+ * "jwks" lists the current "jwks_uri" issuers. "replay_store_size" is the
+ * number of assertions recorded against replay (null if the store cannot
+ * tell). Counting costs a few relaxed atomic increments per call, no lock.
+ * Thread-safe.
+ *
+ * @param[out] stats_json_out  new string, free with jwtgrant_free.
+ * @param[out] error_out       optional; message on failure (free with jwtgrant_free).
+ * @return JWTGRANT_OK, JWTGRANT_EINVAL, JWTGRANT_ENOMEM.
+ */
+JWTGRANT_API int32_t jwtgrant_stats(jwtgrant_ctx *ctx, char **stats_json_out, char **error_out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,3 +1,5 @@
+import CJansson
+
 /// One authorization server: what a `jwtgrant_ctx` is. Safe to use from many
 /// threads at once.
 public final class AuthorizationServer: @unchecked Sendable {
@@ -15,11 +17,15 @@ public final class AuthorizationServer: @unchecked Sendable {
     /// The fork generation this context was created in (ForkGuard): a
     /// context is used only in the process that created it.
     public let forkGeneration: UInt64 = ForkGuard.register()
+    /// The log callback and the counters (`jwtgrant_set_log_callback`,
+    /// `jwtgrant_stats`).
+    public let audit: AuditTrail
 
     public init(configJSON: String?, clock: AdjustableClock = AdjustableClock()) throws(JWTGrantError) {
         let config = try ServerConfig(json: configJSON)
         self.config = config
         self.clock = clock
+        self.audit = AuditTrail(startedAt: clock.now())
         let replay = MemoryReplayStore()
         self.replay = replay
         let validator = AssertionValidator(policy: ValidationPolicy(config), issuers: issuers,
@@ -30,8 +36,8 @@ public final class AuthorizationServer: @unchecked Sendable {
         self.tokenEndpoint = TokenEndpoint(
             config: AccessTokenConfig(issuer: config.issuer, lifetime: Int(config.accessTokenLifetime)),
             signer: try SigningKeySigner(config),
-            verifier: { (assertion, consume) throws(JWTGrantError) -> JSONValue in
-                try validator.validate(assertion, consume: consume).claims
+            observedVerifier: { (assertion, consume, facts) throws(JWTGrantError) -> JSONValue in
+                try validator.validate(assertion, consume: consume, facts: &facts).claims
             },
             clock: clock, clients: clients)
     }
@@ -73,7 +79,8 @@ public final class AuthorizationServer: @unchecked Sendable {
             kidOf: { $0.kid },
             ignoredKeys: { KeyLoader.ignoredKeys($0).map(\.json) },
             wallClock: clock,
-            describe: { $0.listingJSON() }))
+            describe: { $0.listingJSON() },
+            observer: { [audit, clock] report in audit.jwksFetch(report, issuerName: issuerName, now: clock.now()) }))
     }
 
     /// A JWKS document handed in by the host (`jwtgrant_issuer_set_jwks`):
@@ -99,16 +106,76 @@ public final class AuthorizationServer: @unchecked Sendable {
 
     // MARK: assertions
 
+    /// Validates an assertion without consuming it, counting it and sending
+    /// its audit event; `produce` turns the result into what the caller wants.
+    public func observedVerification<T>(_ token: UnsafeRawBufferPointer,
+                                        _ produce: (AssertionValidator.Verified) throws(JWTGrantError) -> T) throws(JWTGrantError) -> T {
+        var facts = ValidationFacts()
+        do {
+            let result = try produce(try validator.validate(token, consume: false, facts: &facts))
+            audit.verification(nil, facts: facts, now: clock.now())
+            return result
+        } catch {
+            audit.verification(error, facts: facts, now: clock.now())
+            throw error
+        }
+    }
+
     /// Validates an assertion without consuming it; the claims plus "_issuer_name".
     public func verifyAssertion(_ token: UnsafeRawBufferPointer) throws(JWTGrantError) -> JSONValue {
-        try validator.validate(token, consume: false).claimsWithIssuerName()
+        try observedVerification(token) { (v) throws(JWTGrantError) in v.claimsWithIssuerName() }
     }
 
     /// `verifyAssertion` with the claims as JSON text from malloc (C callers).
     public func verifyAssertionText(_ token: UnsafeRawBufferPointer) throws(JWTGrantError) -> UnsafeMutablePointer<CChar> {
-        guard let text = try validator.validate(token, consume: false).claimsText() else {
-            throw JWTGrantError(.outOfMemory, "out of memory for the claims")
+        try observedVerification(token) { (v) throws(JWTGrantError) -> UnsafeMutablePointer<CChar> in
+            guard let text = v.claimsText() else {
+                throw JWTGrantError(.outOfMemory, "out of memory for the claims")
+            }
+            return text
         }
-        return text
+    }
+
+    // MARK: the token endpoint
+
+    /// One token request: the answer, counted, timed and sent as an audit
+    /// event (with the detailed reason of a refusal).
+    public func exchange(authorization: UnsafeRawBufferPointer?, body: UnsafeRawBufferPointer?) -> TokenResponse {
+        let start = monotonicSeconds()
+        var record = TokenEndpoint.ExchangeRecord()
+        let response = tokenEndpoint.handle(authorization: authorization, body: body, record: &record)
+        let micros = (monotonicSeconds() - start) * 1e6
+        audit.exchange(record.error, httpStatus: response.httpStatus, clientID: record.clientID,
+                       scope: record.scope, facts: record.facts, microseconds: micros,
+                       now: audit.isListening ? clock.now() : 0)
+        return response
+    }
+
+    // MARK: counters
+
+    /// The `jwtgrant_stats` document.
+    public func statsJSON() -> JSONValue {
+        let o = JSONValue.object()
+        let now = clock.now()
+        o.set("since", .integer(Int64(audit.startedAt.isFinite ? max(0, min(audit.startedAt, 1e15)).rounded(.down) : 0)))
+        o.set("uptime_seconds", .integer(Int64((now - audit.startedAt).isFinite ? max(0, min(now - audit.startedAt, 1e15)).rounded(.down) : 0)))
+        o.set("exchanges", audit.exchangesJSON())
+        o.set("verifications", audit.verificationsJSON())
+        let jwks = JSONValue.object()
+        for i in issuers.all() {
+            guard let remote = i.keySource as? JWKSURIKeySource else { continue }
+            let (fetches, failures) = remote.set.fetchCounts
+            let entry = JSONValue.object()
+            entry.set("fetches", .integer(Int64(fetches)))
+            entry.set("failures", .integer(Int64(failures)))
+            jwks.set(i.name, entry)
+        }
+        o.set("jwks", jwks)
+        if let sized = replay as? any ReplayStoreSize {
+            o.set("replay_store_size", .integer(Int64(sized.count)))
+        } else {
+            o.set("replay_store_size", JSONValue(taking: json_null()))
+        }
+        return o
     }
 }

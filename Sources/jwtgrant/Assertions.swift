@@ -16,7 +16,7 @@ public func jwtgrant_verify_assertion(_ ctx: OpaquePointer?, _ assertion: Unsafe
         if let claimsJSONOut {
             claimsJSONOut.pointee = try s.verifyAssertionText(token)
         } else {
-            _ = try s.validator.validate(token, consume: false)
+            try s.observedVerification(token) { (_) throws(JWTGrantError) in }
         }
     }
 }

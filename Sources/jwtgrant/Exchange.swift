@@ -49,7 +49,7 @@ public func jwtgrant_exchange_token(_ ctx: OpaquePointer?, _ authorization: Unsa
     let response: TokenResponse
     let header = authorization.map { UnsafeRawBufferPointer(start: $0, count: strlen($0)) }
     let body = formBody.map { UnsafeRawBufferPointer(start: $0, count: strlen($0)) }
-    response = s.tokenEndpoint.handle(authorization: header, body: body)
+    response = s.exchange(authorization: header, body: body)
     return deliver(response, httpStatusOut, responseOut)
 }
 

@@ -11,3 +11,7 @@ public protocol AccessTokenSigner: Sendable {
 /// The RFC 7523 pipeline: verifies the assertion and, when `consume` is true, records its jti (or signature hash)
 /// atomically so that a replay fails with .replay. Returns the verified claims (with "_issuer_name").
 public typealias AssertionVerifier = @Sendable (_ assertion: UnsafeRawBufferPointer, _ consume: Bool) throws(JWTGrantError) -> JSONValue
+/// An `AssertionVerifier` that also records what it established (the
+/// trusted issuer, the verified claims) for the audit event.
+public typealias ObservedAssertionVerifier = @Sendable (_ assertion: UnsafeRawBufferPointer, _ consume: Bool,
+                                                         _ facts: inout ValidationFacts) throws(JWTGrantError) -> JSONValue

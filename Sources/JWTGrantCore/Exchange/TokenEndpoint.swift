@@ -7,14 +7,21 @@ public final class TokenEndpoint: Sendable {
     public let config: AccessTokenConfig
     public let signer: any AccessTokenSigner
     public let clients: ClientRegistry
-    private let verifier: AssertionVerifier
+    private let verifier: ObservedAssertionVerifier
     private let clock: any Clock
 
+    public convenience init(config: AccessTokenConfig, signer: any AccessTokenSigner,
+                            verifier: @escaping AssertionVerifier, clock: any Clock, clients: ClientRegistry) {
+        self.init(config: config, signer: signer,
+                  observedVerifier: { (a, consume, _) throws(JWTGrantError) -> JSONValue in try verifier(a, consume) },
+                  clock: clock, clients: clients)
+    }
+
     public init(config: AccessTokenConfig, signer: any AccessTokenSigner,
-                verifier: @escaping AssertionVerifier, clock: any Clock, clients: ClientRegistry) {
+                observedVerifier: @escaping ObservedAssertionVerifier, clock: any Clock, clients: ClientRegistry) {
         self.config = config
         self.signer = signer
-        self.verifier = verifier
+        self.verifier = observedVerifier
         self.clock = clock
         self.clients = clients
     }
@@ -26,21 +33,45 @@ public final class TokenEndpoint: Sendable {
     /// an RFC 6749 5.2 response. See `TokenRequest` for the order of checks;
     /// the assertion is verified (and its jti consumed) last.
     public func handle(authorization: UnsafeRawBufferPointer?, body: UnsafeRawBufferPointer?) -> TokenResponse {
+        var record = ExchangeRecord()
+        return handle(authorization: authorization, body: body, record: &record)
+    }
+
+    /// What one exchange established, for its audit event.
+    public struct ExchangeRecord {
+        /// The failure with its detailed reason (nil: a token was issued).
+        public var error: JWTGrantError? = nil
+        /// The client, once it authenticated.
+        public var clientID: String? = nil
+        /// The granted scope, space-separated (nil: none).
+        public var scope: String? = nil
+        public var facts = ValidationFacts()
+        public init() {}
+    }
+
+    /// `handle`, filling `record`.
+    public func handle(authorization: UnsafeRawBufferPointer?, body: UnsafeRawBufferPointer?,
+                       record: inout ExchangeRecord) -> TokenResponse {
         do {
             let request = try TokenRequest(authorization: authorization, body: body, clients: clients)
-            let claims = try verifyAssertion(request.assertion)
+            record.clientID = request.client.clientID
+            let claims = try verifyAssertion(request.assertion, facts: &record.facts)
             let issued = try issue(to: request.client, subject: try subject(of: claims), scopes: request.scopes)
+            record.scope = request.scopes.flatMap { $0.isEmpty ? nil : $0.map(\.text).joined(separator: " ") }
             return issued
         } catch {
+            record.error = error
             return TokenResponse(error: error)
         }
     }
 
-    private func verifyAssertion(_ assertion: String) throws(JWTGrantError) -> JSONValue {
+    private func verifyAssertion(_ assertion: String, facts: inout ValidationFacts) throws(JWTGrantError) -> JSONValue {
         var text = assertion
+        var local = ValidationFacts()
+        defer { facts = local }
         return try text.withUTF8 { buf in
             Result { () throws(JWTGrantError) -> JSONValue in
-                try verifier(UnsafeRawBufferPointer(buf), true)
+                try verifier(UnsafeRawBufferPointer(buf), true, &local)
             }
         }.get()
     }

@@ -26,13 +26,24 @@ public final class AssertionValidator: Sendable {
     /// Validates `token`. With `consume`, the assertion is also recorded as
     /// used (atomically); without, a replay is detected but nothing recorded.
     public func validate(_ token: UnsafeRawBufferPointer, consume: Bool) throws(JWTGrantError) -> Verified {
+        var facts = ValidationFacts()
+        return try validate(token, consume: consume, facts: &facts)
+    }
+
+    /// `validate`, recording in `facts` how far the assertion got (its
+    /// trusted issuer; its claims once the signature verified) for the
+    /// audit event, whether it passes or not.
+    public func validate(_ token: UnsafeRawBufferPointer, consume: Bool,
+                         facts: inout ValidationFacts) throws(JWTGrantError) -> Verified {
         let jws = try CompactJWS.parse(token, maxLength: policy.maxAssertionBytes)
         let issuer = try IssuerSelection.select(jws, in: issuers)
+        facts.issuer = issuer
         let now = clock.now()
         let keys = try KeySelection.select(jws, issuer: issuer, now: now)
         try SignatureCheck.check(jws, token: token, keys: keys)
 
         let claims = jws.payload
+        facts.verifiedClaims = claims
         try SubjectRule.check(claims)
         try AudienceRule.check(claims, policy: policy, issuer: issuer)
         let lastPassing = try TimeRules.check(claims, policy: policy, now: now)

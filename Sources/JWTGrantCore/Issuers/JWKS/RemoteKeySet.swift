@@ -39,6 +39,7 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
     private let now: @Sendable () -> Double
     private let wallClock: any Clock
     private let describe: (@Sendable (Key) -> JSONValue)?
+    private let observer: (@Sendable (JWKSFetchReport) -> Void)?
 
     private struct Cached {
         var keys: [Key]
@@ -67,6 +68,7 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
     private var lastFetchWall: Double? = nil    // unix seconds of the last good set
     private var lastUnknownKidFetchAt: Double? = nil
     private var fetchCount = 0
+    private var failureCount = 0
     private var closed = false
 
     /// - Parameters:
@@ -82,7 +84,8 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
                 ignoredKeys: @escaping @Sendable (JSONValue) -> [JSONValue] = { _ in [] },
                 now: @escaping @Sendable () -> Double = { monotonicSeconds() },
                 wallClock: any Clock = SystemClock(),
-                describe: (@Sendable (Key) -> JSONValue)? = nil) throws(JWTGrantError) {
+                describe: (@Sendable (Key) -> JSONValue)? = nil,
+                observer: (@Sendable (JWKSFetchReport) -> Void)? = nil) throws(JWTGrantError) {
         try JWKSURLPolicy.validate(url)
         self.url = url
         self.options = options.normalized()
@@ -93,6 +96,7 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
         self.now = now
         self.wallClock = wallClock
         self.describe = describe
+        self.observer = observer
     }
 
     // MARK: - the request path
@@ -200,12 +204,36 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
 
     /// Fetches and judges the document; runs without the lock.
     private func fetchAndInterpret() -> Outcome {
+        var httpStatus: Int? = nil
+        let outcome = fetchAndInterpret(httpStatus: &httpStatus)
+        if let observer { observer(report(outcome, httpStatus: httpStatus)) }
+        return outcome
+    }
+
+    /// The fetch event of `outcome` (sent with no lock held).
+    private func report(_ outcome: Outcome, httpStatus: Int?) -> JWKSFetchReport {
+        switch outcome {
+        case .keys(let keys, _, _, let ttl):
+            let lifetime = Double(ttl)
+            let ahead = options.refreshAhead
+            return JWKSFetchReport(url: url, httpStatus: httpStatus, result: .loaded(keys: keys.count),
+                                   nextAttemptIn: ahead > 0 ? lifetime * (1 - ahead) : lifetime)
+        case .failed(let why):
+            return JWKSFetchReport(url: url, httpStatus: httpStatus, result: .failed(why),
+                                   nextAttemptIn: Double(options.retryAfterFailure))
+        case .deferred:
+            return JWKSFetchReport(url: url, httpStatus: httpStatus, result: .deferred, nextAttemptIn: nil)
+        }
+    }
+
+    private func fetchAndInterpret(httpStatus: inout Int?) -> Outcome {
         switch fetcher.fetch(url: url, options: options) {
         case .deferred:
             return .deferred
         case .failure(let reason):
             return .failed(reason)
         case .response(let status, let body, let maxAge):
+            httpStatus = status
             if (300...399).contains(status) { return .failed("redirect not followed (HTTP \(status))") }
             guard (200...299).contains(status) else { return .failed("HTTP status \(status)") }
             if body.count > options.sizeLimitBytes {
@@ -254,6 +282,7 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
         case .failed(let reason):
             lastError = reason
             lastFailureAt = t
+            failureCount += 1
         case .deferred:
             lastError = "fetch handed to the host; no key set supplied yet"
             lastFailureAt = t
@@ -313,7 +342,9 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
     /// the unix time of the last good set (null: none yet); `expires_in` is
     /// seconds until the cached set expires (negative when stale, null when none).
     public func status() -> JSONValue {
-        let (c, err, wall, count, t) = lock.withLock { (cached, lastError, lastFetchWall, fetchCount, now()) }
+        let (c, err, wall, count, failures, t) = lock.withLock {
+            (cached, lastError, lastFetchWall, fetchCount, failureCount, now())
+        }
         let o = JSONValue.object()
         o.set("jwks_uri", .string(url))
         let ids = JSONValue.array()
@@ -330,6 +361,7 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
         o.set("last_fetch", wall.map { JSONValue.integer(Int64($0.isFinite ? max(0, min($0, 1e15)) : 0)) } ?? jsonNull())
         o.set("last_error", err.map { JSONValue.string($0) } ?? jsonNull())
         o.set("fetch_count", .integer(Int64(count)))
+        o.set("failure_count", .integer(Int64(failures)))
         if let c {
             let left = c.expiresAt - t
             o.set("expires_in", .integer(Int64(left.isFinite ? max(-1e15, min(1e15, left)).rounded(.down) : 0)))
@@ -343,6 +375,9 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
 
     /// The number of fetches made (successful or not).
     public var fetchCountValue: Int { lock.withLock { fetchCount } }
+
+    /// Fetches made and fetches that failed (HTTP, transport, content).
+    public var fetchCounts: (fetches: Int, failures: Int) { lock.withLock { (fetchCount, failureCount) } }
 
     /// Stops background work: no new refresh starts, waiters are woken, and
     /// this call waits (bounded by the transfer timeout) for a background
