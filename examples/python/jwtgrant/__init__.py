@@ -90,6 +90,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import json
+import logging
 import os
 import threading
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Union
@@ -98,6 +99,7 @@ __all__ = [
     "__version__", "JWTGrantError", "Library", "Server", "TokenResponse", "Raw", "OutStr", "OutPtr", "OutInt32",
     "load", "version", "version_number", "status_name", "oauth_error",
     "JWT_BEARER_GRANT", "STATUS_CODES", "PENDING", "JWKS_FETCH_PENDING", "JWKS_FETCH_FN",
+    "LOG_FN", "LOG_ERROR", "LOG_WARNING", "LOG_INFO", "LOGGER_NAME",
 ]
 
 # The version of this binding: the header's JWTGRANT_VERSION_STRING it was
@@ -162,9 +164,32 @@ JWKS_FETCH_FN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_char_
                                  ctypes.c_void_p)
 
 
+# jwtgrant_log_fn: void (*)(void *user_data, int32_t level, const char *event_json)
+LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int32, ctypes.c_char_p)
+
+# Event levels (syslog severities) and the logging levels they map to.
+LOG_ERROR, LOG_WARNING, LOG_INFO = 3, 4, 6
+_LOGGING_LEVELS = {LOG_ERROR: logging.ERROR, LOG_WARNING: logging.WARNING, LOG_INFO: logging.INFO}
+
+# The logger Server.log_to_logging() uses by default.
+LOGGER_NAME = "jwtgrant"
+
+
 def _int32(v: int) -> int:
     """Clamps to int32_t (ctypes would wrap a bigger value silently)."""
     return max(-(2 ** 31), min(int(v), 2 ** 31 - 1))
+
+
+class _LogFnArg:
+    """Argument type of a jwtgrant_log_fn parameter: a LOG_FN, or None for NULL."""
+
+    @classmethod
+    def from_param(cls, value):
+        if value is None:
+            return ctypes.c_void_p(None)
+        if isinstance(value, LOG_FN):
+            return value
+        raise TypeError(f"expected a LOG_FN or None, not {type(value).__name__}")
 
 
 class _FetchFnArg:
@@ -217,6 +242,9 @@ _PROTOTYPES = {
     "jwtgrant_issuer_set_jwks": (ctypes.c_int32,
                                  [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p,
                                   ctypes.c_int32, _c_char_pp]),
+    # Audit trail and counters.
+    "jwtgrant_set_log_callback": (ctypes.c_int32, [ctypes.c_void_p, _LogFnArg, ctypes.c_void_p, _c_char_pp]),
+    "jwtgrant_stats": (ctypes.c_int32, [ctypes.c_void_p, _c_char_pp, _c_char_pp]),
 }
 
 
@@ -363,6 +391,7 @@ class Server:
     def __init__(self, config: Union[dict, str, None] = None, lib: Optional[Library] = None):
         self._lib = lib or load()
         self._jwks_fetchers: list = []   # every JWKS_FETCH_FN handed to this context
+        self._log_fns: list = []         # every LOG_FN handed to this context
         self._handle = ctypes.c_void_p()
         err = ctypes.c_void_p()
         rc = self._lib.jwtgrant_ctx_new(ctypes.byref(self._handle), _arg(config), ctypes.byref(err))
@@ -446,6 +475,47 @@ class Server:
 
     def verify_access_token(self, token: Union[str, bytes]) -> Dict[str, Any]:
         return json.loads(self._call_out(self._lib.jwtgrant_verify_access_token, _arg(token)))
+
+    # -- audit trail and counters -------------------------------------------
+
+    def set_log_callback(self, fn: Optional[Callable[[int, Dict[str, Any]], None]]) -> None:
+        """Makes ``fn(level, event)`` the log and audit function
+        (``jwtgrant_set_log_callback``); None removes it. ``level`` is
+        :data:`LOG_ERROR`, :data:`LOG_WARNING` or :data:`LOG_INFO`; ``event``
+        the decoded event (see docs/abi.md). Called on the thread that did
+        the work, with no library lock held; an exception ``fn`` raises is
+        reported through ``logging`` and does not reach the library.
+        The C callback objects are kept on the Server for its whole life."""
+        if fn is None:
+            cb = None
+        else:
+            def trampoline(user_data, level, event_json):
+                try:
+                    fn(int(level), json.loads(event_json.decode("utf-8")))
+                except Exception:  # never let an exception cross the C boundary
+                    logging.getLogger(LOGGER_NAME).exception("jwtgrant log callback failed")
+            cb = LOG_FN(trampoline)
+            self._log_fns.append(cb)
+        err = ctypes.c_void_p()
+        self._check(self._lib.jwtgrant_set_log_callback(self._ctx(), cb, None, ctypes.byref(err)), err)
+
+    def log_to_logging(self, logger: Optional[logging.Logger] = None) -> None:
+        """Forwards every event to ``logger`` (default: the ``jwtgrant``
+        logger) at the matching level (ERROR, WARNING, INFO). The message is
+        ``jwtgrant <event> <outcome>: <event JSON>``; the decoded event is
+        also in the record as ``jwtgrant_event``."""
+        log = logger or logging.getLogger(LOGGER_NAME)
+
+        def forward(level: int, event: Dict[str, Any]) -> None:
+            py_level = _LOGGING_LEVELS.get(level, logging.INFO)
+            if log.isEnabledFor(py_level):
+                log.log(py_level, "jwtgrant %s %s: %s", event.get("event"), event.get("outcome"),
+                        json.dumps(event, sort_keys=True), extra={"jwtgrant_event": event})
+        self.set_log_callback(forward)
+
+    def stats(self) -> Dict[str, Any]:
+        """The counters since the context was created (``jwtgrant_stats``)."""
+        return json.loads(self._call_out(self._lib.jwtgrant_stats))
 
     # -- JWKS endpoints: host-side fetching --------------------------------
 
