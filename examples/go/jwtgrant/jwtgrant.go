@@ -44,8 +44,17 @@ package jwtgrant
 
 /*
 #cgo pkg-config: jwtgrant
+#include <stdint.h>
 #include <stdlib.h>
 #include <jwtgrant.h>
+
+// The Go log function (log.go) and its registration: user_data carries a
+// runtime/cgo Handle, never a Go pointer.
+extern void jwtgrantGoLog(void *user_data, int32_t level, char *event_json);
+static int32_t jg_set_log(jwtgrant_ctx *ctx, uintptr_t handle, char **error_out) {
+    return jwtgrant_set_log_callback(ctx, handle ? (jwtgrant_log_fn)jwtgrantGoLog : NULL,
+                                     (void *)handle, error_out);
+}
 */
 import "C"
 
@@ -53,6 +62,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"runtime/cgo"
 	"strings"
 	"sync"
 	"time"
@@ -186,6 +196,9 @@ func result(op string, rc C.int32_t, cerr *C.char) error {
 type Server struct {
 	mu  sync.RWMutex // read-held by every call, write-held by Close
 	ctx *C.jwtgrant_ctx
+
+	logMu      sync.Mutex   // guards logHandles
+	logHandles []cgo.Handle // every LogFunc handed to the library, deleted by Close
 }
 
 // New creates an authorization server from a JSON configuration (see
@@ -226,6 +239,12 @@ func (s *Server) Close() error {
 		C.jwtgrant_ctx_free(s.ctx)
 		s.ctx = nil
 		runtime.SetFinalizer(s, nil)
+		s.logMu.Lock()
+		for _, h := range s.logHandles {
+			h.Delete()
+		}
+		s.logHandles = nil
+		s.logMu.Unlock()
 	}
 	return nil
 }
@@ -432,4 +451,10 @@ func (s *Server) JWKS() (string, error) {
 		return "", err
 	}
 	return text, nil
+}
+
+// setLogCallback registers the Go log function with handle as its user data
+// (0 removes it); the C side is in this file's preamble.
+func setLogCallback(ctx *C.jwtgrant_ctx, handle cgo.Handle, cerr **C.char) C.int32_t {
+	return C.jg_set_log(ctx, C.uintptr_t(handle), cerr)
 }
