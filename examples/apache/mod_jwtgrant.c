@@ -14,6 +14,13 @@
  *       SetHandler jwtgrant-jwks                   # GET: jwtgrant_jwks
  *   </Location>
  *
+ * Audit: every token request, verification and JWKS fetch is written to the
+ * error log as one line "jwtgrant: {...event JSON...}" through
+ * jwtgrant_set_log_callback, at the event's level: APLOG_INFO for a success,
+ * APLOG_WARNING for a refused request, APLOG_ERR for a server-side failure
+ * or a failed JWKS fetch (LogLevel decides which appear). Events never hold
+ * a token, a secret or a key.
+ *
  * Each child process owns one jwtgrant_ctx, created in child_init and freed
  * with the child's pool; its worker threads share it (the library is
  * thread-safe). The configuration is also loaded once at startup, in the
@@ -205,10 +212,32 @@ static apr_status_t free_ctx(void *data) {
     return APR_SUCCESS;
 }
 
+/* The library's audit events to the error log, at the matching level. Runs
+ * on a worker thread or a JWKS refresh thread, with no library lock held. */
+static void log_event(void *user_data, int32_t level, const char *event_json) {
+    server_rec *s = user_data;
+    switch (level) {
+    case JWTGRANT_LOG_ERROR:
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "jwtgrant: %s", event_json);
+        break;
+    case JWTGRANT_LOG_WARNING:
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "jwtgrant: %s", event_json);
+        break;
+    default:
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "jwtgrant: %s", event_json);
+        break;
+    }
+}
+
 static void child_init(apr_pool_t *pchild, server_rec *s) {
     jwtgrant_conf *c = ap_get_module_config(s->module_config, &jwtgrant_module);
     c->ctx = build_ctx(s, c);
-    if (c->ctx) apr_pool_cleanup_register(pchild, c, free_ctx, apr_pool_cleanup_null);
+    if (!c->ctx) return;
+    apr_pool_cleanup_register(pchild, c, free_ctx, apr_pool_cleanup_null);
+    char *err = NULL;
+    if (jwtgrant_set_log_callback(c->ctx, log_event, s, &err) != JWTGRANT_OK)
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "jwtgrant: audit log: %s", err ? err : "no message");
+    jwtgrant_free(err);
 }
 
 /* ---- handlers --------------------------------------------------------- */
@@ -303,9 +332,8 @@ static int token_handler(request_rec *r) {
     char *response = NULL;
     int32_t rc = jwtgrant_exchange_token(c->ctx, apr_table_get(r->headers_in, "Authorization"), body,
                                          &http_status, &response);
-    if (rc != JWTGRANT_OK)
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "jwtgrant: token request refused: %s (%s)",
-                      jwtgrant_status_name(rc), jwtgrant_oauth_error(rc));
+    /* The library's audit event (log_event) already logged the outcome. */
+    (void)rc;
     r->status = http_status;
     no_store(r);
     if (http_status == HTTP_UNAUTHORIZED)

@@ -9,6 +9,7 @@ import datetime
 import json
 import os
 import pathlib
+import re
 import signal
 import socket
 import subprocess
@@ -200,6 +201,35 @@ def test_replay_is_invalid_grant(httpd):
     status, headers, body = httpd.token(a)
     assert status == 400 and body["error"] == "invalid_grant"
     assert headers["Cache-Control"] == "no-store"
+
+
+def audit_events(log: str):
+    """(level, event) of every "jwtgrant: {...}" line of the error log."""
+    found = []
+    for line in log.splitlines():
+        m = re.search(r"\[jwtgrant:(\w+)\].*?jwtgrant: (\{.*\})$", line)
+        if m:
+            found.append((m.group(1), json.loads(m.group(2))))
+    return found
+
+
+def test_audit_events_reach_the_error_log_at_their_level(httpd):
+    a = assertion()
+    assert httpd.token(a)[0] == 200
+    assert httpd.token(a)[0] == 400
+    assert httpd.token(a, auth=(CLIENT_ID, "wrong-secret"))[0] == 401
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and len([e for _, e in audit_events(httpd.log) if e["event"] == "exchange"]) < 3:
+        time.sleep(0.05)
+    exchanges = [(lvl, e) for lvl, e in audit_events(httpd.log) if e["event"] == "exchange"]
+    assert [(lvl, e["outcome"], e["status_name"]) for lvl, e in exchanges] == [
+        ("info", "success", "JWTGRANT_OK"),
+        ("warn", "refused", "JWTGRANT_EREPLAY"),
+        ("warn", "refused", "JWTGRANT_EINVALID_CLIENT")]
+    assert exchanges[0][1]["client_id"] == CLIENT_ID and exchanges[0][1]["sub"] == "alice@example.com"
+    assert exchanges[1][1]["reason"] and exchanges[2][1]["client_id"] is None
+    log = httpd.log
+    assert a not in log and a.split(".")[2] not in log and "wrong-secret" not in log
 
 
 def test_rejections_map_to_rfc6749_errors(httpd):
