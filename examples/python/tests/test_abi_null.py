@@ -292,10 +292,22 @@ def test_register_issuer_with_null_error_out(raw, ctx):
     assert raw.call("jwtgrant_remove_issuer", ctx, "partner", None) == 0
 
 
+@isolated
+def test_set_log_callback_null_arguments(raw, ctx):
+    err = OutStr(initial=SENTINEL)
+    assert name(raw.call("jwtgrant_set_log_callback", None, None, None, err)) == "JWTGRANT_EINVAL"
+    assert not err.untouched and err.value
+    assert name(raw.call("jwtgrant_set_log_callback", None, None, None, None)) == "JWTGRANT_EINVAL"
+    # NULL fn on a context without a callback: removing nothing is fine.
+    err = OutStr(initial=SENTINEL)
+    assert raw.call("jwtgrant_set_log_callback", ctx, None, None, err) == 0
+    assert not err.untouched and err.value is None
+
+
 # --- functions with an output string --------------------------------------------------------------
 
 @isolated
-@pytest.mark.parametrize("fn", ["jwtgrant_list_issuers", "jwtgrant_jwks"])
+@pytest.mark.parametrize("fn", ["jwtgrant_list_issuers", "jwtgrant_jwks", "jwtgrant_stats"])
 def test_out_only_functions(raw, ctx, fn):
     out, err = OutStr(initial=SENTINEL), OutStr(initial=SENTINEL)
     assert name(raw.call(fn, None, out, err)) == "JWTGRANT_EINVAL"
