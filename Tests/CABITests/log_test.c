@@ -326,6 +326,21 @@ int main(void) {
     }
     CHECK(reentrant_stats_ok == 1, "the callback called jwtgrant_stats on the same context");
 
+    /* An assertion over max_assertion_size is a refusal like any other. */
+    {
+        size_t big = 200 * 1024;
+        char *huge = malloc(big + 1);
+        if (!huge) die("malloc");
+        memset(huge, 'A', big);
+        huge[big] = 0;
+        CHECK(jwtgrant_verify_assertion(ctx, huge, NULL, NULL) == JWTGRANT_EMALFORMED, "oversized refused");
+        free(huge);
+        e = last_event("verification");
+        CHECK(e && strcmp(str(e, "status_name"), "JWTGRANT_EMALFORMED") == 0 && is_null(e, "issuer_name"),
+              "oversized assertion event");
+        json_decref(e);
+    }
+
     /* Removing the callback: no more events. */
     CHECK(jwtgrant_set_log_callback(ctx, NULL, NULL, NULL) == JWTGRANT_OK, "remove callback");
     int before = host.calls;
@@ -343,7 +358,8 @@ int main(void) {
     json_t *lat = json_object_get(ex, "latency_us");
     CHECK(num(lat, "p50") >= 1 && num(lat, "p50") <= num(lat, "p90") && num(lat, "p90") <= num(lat, "p99"),
           "latency quantiles");
-    CHECK(num(ve, "total") == 5 && num(ve, "success") == 3 && num(ve, "refused") == 2, "verification counts");
+    CHECK(num(ve, "total") == 6 && num(ve, "success") == 3 && num(ve, "refused") == 3, "verification counts");
+    CHECK(num(json_object_get(ve, "by_status"), "JWTGRANT_EMALFORMED") == 1, "oversized counted");
     CHECK(num(json_object_get(ve, "by_status"), "JWTGRANT_EKEY_SOURCE") == 1, "verification by status");
     json_t *jw = json_object_get(st, "jwks");
     CHECK(num(json_object_get(jw, "remote"), "fetches") == 1 && num(json_object_get(jw, "remote"), "failures") == 0,

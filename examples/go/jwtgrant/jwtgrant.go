@@ -325,7 +325,9 @@ func (s *Server) SetTime(t time.Time) error {
 }
 
 // RegisterIssuer registers a trusted token issuer: {"name", "issuer",
-// "alias"?, and one of "certificate" (PEM), "jwks_uri", "jwks"}.
+// "alias"?, and one of "certificate" (PEM), "certificate_file" (a path),
+// "jwks_uri", "jwks", "jwks_file" (a path)}. ListIssuers shows each key's
+// type, kid, RFC 7638 thumbprint and validity dates under "key_details".
 func (s *Server) RegisterIssuer(issuerJSON string) error {
 	return s.withString("RegisterIssuer", "issuer", issuerJSON,
 		func(ctx *C.jwtgrant_ctx, arg *C.char, cerr **C.char) C.int32_t {
