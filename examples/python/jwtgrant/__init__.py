@@ -21,8 +21,9 @@ Usage::
         server.register_issuer({
             "name": "partner",
             "issuer": "https://third-party-token-issuers.io/oauth2/token",
-            "certificate": open("partner.pem").read(),
+            "certificate_file": "/etc/jwtgrant/partner.pem",   # or "certificate": PEM text
         })
+        server.log_to_logging()            # audit events to the "jwtgrant" logger
         server.register_client({
             "client_id": "app", "client_secret": "s3cret",
             "grant_types": ["urn:ietf:params:oauth:grant-type:jwt-bearer"],
@@ -33,6 +34,11 @@ Usage::
             "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer"
             "&assertion=" + assertion)
         print(http_status, body["access_token"])
+
+Audit trail: :meth:`Server.log_to_logging` forwards every exchange,
+verification and JWKS fetch event to :mod:`logging` (ERROR, WARNING, INFO);
+:meth:`Server.set_log_callback` takes any ``fn(level, event)``;
+:meth:`Server.stats` returns the counters of ``jwtgrant_stats``.
 
 ``exchange_token`` returns a :class:`TokenResponse` (a named tuple
 ``status, http_status, body``). Errors raise :class:`JWTGrantError` with
