@@ -42,7 +42,13 @@ public final class AuthorizationServer: @unchecked Sendable {
             clock: clock, clients: clients)
     }
 
-    deinit { issuers.closeAll() }
+    deinit {
+        // No event reaches the host's log function once its context is
+        // being freed (a JWKS refresh thread may outlive the bounded wait
+        // of closeAll; its user_data may not).
+        audit.setSink(nil)
+        issuers.closeAll()
+    }
 
     // MARK: trusted token issuers
 
