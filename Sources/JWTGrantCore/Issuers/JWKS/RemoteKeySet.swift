@@ -108,6 +108,11 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
     /// Throws `.keyNotFound` when the set is fine but has no candidate, and
     /// `.keySourceUnavailable` when no usable set can be had.
     public func keys(kid: Identifier?) throws(JWTGrantError) -> [Key] {
+        // The fetch event goes out after the lock is released and the
+        // fetch is applied (defers run in reverse order), so the observer
+        // may call back into this key set.
+        var report: JWKSFetchReport? = nil
+        defer { if let report, let observer { observer(report) } }
         lock.lock()
         defer { lock.unlock() }
         var waited = false          // a fetch completed while this call waited for it
@@ -151,14 +156,14 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
                                         "JWKS \(url): \(lastError ?? "fetch failed") (retried after \(options.retryAfterFailure) s)")
                 }
             }
-            try fetchOrJoin(at: t)
+            try fetchOrJoin(at: t, report: &report)
             waited = true
         }
     }
 
     /// With the lock held: runs the fetch on this thread, or waits for the
     /// one in flight. Returns with the lock held once a fetch has completed.
-    private func fetchOrJoin(at t: Double) throws(JWTGrantError) {
+    private func fetchOrJoin(at t: Double, report: inout JWKSFetchReport?) throws(JWTGrantError) {
         if inFlight {
             let g = generation
             let deadline = monotonicSeconds() + Double(options.totalTimeoutMs) / 1000 + 5
@@ -172,10 +177,11 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
         }
         inFlight = true
         lock.unlock()
-        let outcome = fetchAndInterpret()
+        let (outcome, fetched) = fetchAndInterpret()
         lock.lock()
         apply(outcome)
         inFlight = false
+        report = fetched
     }
 
     /// With the lock held: starts one background refresh unless one is in
@@ -186,13 +192,17 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
         inFlight = true
         backgroundRunning = true
         let started = startDetachedThread { [self] in       // the thread retains self
-            let outcome = fetchAndInterpret()
-            lock.withLock {
-                if !closed { apply(outcome) } else { generation &+= 1 }
+            let (outcome, fetched) = fetchAndInterpret()
+            let applied: Bool = lock.withLock {
+                let open = !closed
+                if open { apply(outcome) } else { generation &+= 1 }
                 inFlight = false
                 backgroundRunning = false
                 lock.broadcast()
+                return open
             }
+            // With no lock held; not for a key set closed meanwhile.
+            if applied, let observer { observer(fetched) }
         }
         if !started {
             inFlight = false
@@ -203,14 +213,13 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
     // MARK: - fetching
 
     /// Fetches and judges the document; runs without the lock.
-    private func fetchAndInterpret() -> Outcome {
+    private func fetchAndInterpret() -> (Outcome, JWKSFetchReport) {
         var httpStatus: Int? = nil
         let outcome = fetchAndInterpret(httpStatus: &httpStatus)
-        if let observer { observer(report(outcome, httpStatus: httpStatus)) }
-        return outcome
+        return (outcome, report(outcome, httpStatus: httpStatus))
     }
 
-    /// The fetch event of `outcome` (sent with no lock held).
+    /// The fetch event of `outcome` (sent once the fetch is applied, with no lock held).
     private func report(_ outcome: Outcome, httpStatus: Int?) -> JWKSFetchReport {
         switch outcome {
         case .keys(let keys, _, _, let ttl):
