@@ -120,6 +120,13 @@ struct json_t;
 /* exp lies further from now than grant_type.jwt.max_assertion_lifetime:
  * "invalid_grant" (400). */
 #define JWTGRANT_EASSERTION_LIFETIME    -28
+/* Per-issuer trust policy (the policy fields of jwtgrant_register_issuer);
+ * each is "invalid_grant" (400) and leaves the assertion unconsumed. -29 is
+ * reserved. */
+#define JWTGRANT_ESUBJECT_NOT_ALLOWED   -30   /* sub not in the issuer's allowed_subjects */
+#define JWTGRANT_ECLIENT_NOT_ALLOWED    -31   /* client not in the issuer's allowed_clients */
+#define JWTGRANT_EISSUER_EXPIRED        -32   /* the issuer's trust ended (expires_at) */
+#define JWTGRANT_EJTI_REQUIRED          -33   /* no jti, and the issuer has require_jti */
 
 /* ------------------------------------------------------------------------
  * Library
@@ -214,6 +221,44 @@ JWTGRANT_API int32_t jwtgrant_ctx_set_time(jwtgrant_ctx *ctx, int64_t unix_time,
  *                     "jwks_uri", "jwks" (inline JWKS document)}.
  *                     Key material is validated now: unparsable keys, RSA
  *                     under 2048 bits and unsupported curves are refused.
+ *                     Optional trust policy (a malformed value is
+ *                     JWTGRANT_EINVAL naming the field); identifiers
+ *                     compare byte for byte:
+ *     allowed_subjects   array of exact sub values accepted (absent: any;
+ *                        else JWTGRANT_ESUBJECT_NOT_ALLOWED)
+ *     subject_format     the sub of the issued access token: a template
+ *                        over {sub} (the assertion's sub), {name} (this
+ *                        issuer's name) and {issuer} (its issuer value);
+ *                        must contain {sub}; any other {...} or a lone
+ *                        brace is refused. Default "{sub}"; "{name}|{sub}"
+ *                        keeps the subjects of two issuers apart by sub.
+ *                        Every access token also carries "idp": the
+ *                        issuer value of the trusted issuer it came from.
+ *     allowed_scopes     array of scope tokens an exchange of its
+ *                        assertions may be granted (absent: no restriction
+ *                        beyond the client's scopes); a requested scope
+ *                        outside it is JWTGRANT_EINVALID_SCOPE
+ *     allowed_clients    array of client_ids that may exchange its
+ *                        assertions (absent: every client allowed the
+ *                        grant; else JWTGRANT_ECLIENT_NOT_ALLOWED)
+ *     expires_at         NumericDate; after it the issuer's assertions are
+ *                        refused (JWTGRANT_EISSUER_EXPIRED) and
+ *                        jwtgrant_list_issuers shows "expired": true
+ *                        (absent: never)
+ *     require_jti        true: an assertion without jti is
+ *                        JWTGRANT_EJTI_REQUIRED (default false)
+ *     max_assertion_lifetime  seconds, 0..315360000, replacing
+ *                        grant_type.jwt.max_assertion_lifetime for this
+ *                        issuer (absent: the server-wide value)
+ *     iat_validity_period     minutes, 1..525600, replacing
+ *                        grant_type.jwt.iat_validity_period for this
+ *                        issuer; the iat age check then applies to its
+ *                        assertions even with enable_iat_validation false
+ *                     Every policy rule runs after the signature check and
+ *                     before the assertion is recorded as used: an
+ *                     assertion refused by policy is not consumed. To
+ *                     change a policy, remove the issuer and register it
+ *                     again with the new content.
  * @return JWTGRANT_OK, JWTGRANT_EINVAL, JWTGRANT_EEXISTS (name or issuer
  *         value taken), JWTGRANT_EKEY.
  */
@@ -232,7 +277,12 @@ JWTGRANT_API int32_t jwtgrant_remove_issuer(jwtgrant_ctx *ctx, const char *name,
  * "jwks" or "jwks_uri" issuer also has "ignored_keys": the keys of its set
  * that are not used (RFC 7517 5), each {"index", "kid" (or null), "reason"}
  * (a "use" other than "sig", "key_ops" without "verify", an "alg", "kty" or
- * curve this library does not verify with).
+ * curve this library does not verify with). Each object also shows the
+ * trust policy: "allowed_subjects", "allowed_scopes", "allowed_clients"
+ * (arrays, or null when absent), "subject_format", "expires_at" (or null),
+ * "expired" (true once the context's clock is past expires_at),
+ * "require_jti", "max_assertion_lifetime" and "iat_validity_period" (null:
+ * the server-wide value).
  *
  * @param[out] issuers_json_out  new string, free with jwtgrant_free.
  */
@@ -247,7 +297,10 @@ JWTGRANT_API int32_t jwtgrant_list_issuers(jwtgrant_ctx *ctx, char **issuers_jso
  * Registers an application.
  *
  * @param client_json  {"client_id", "client_secret"?, "grant_types"?,
- *                     "scopes"?}. The secret is kept only as a salted hash.
+ *                     "scopes"?, "access_token_lifetime"?}. The secret is
+ *                     kept only as a salted hash. access_token_lifetime
+ *                     (seconds, 1..31536000) replaces access_token.lifetime
+ *                     for the tokens issued to this client.
  *                     The exchange is allowed only when grant_types contains
  *                     "urn:ietf:params:oauth:grant-type:jwt-bearer".
  * @return JWTGRANT_OK, JWTGRANT_EINVAL, JWTGRANT_EEXISTS.
@@ -261,7 +314,13 @@ JWTGRANT_API int32_t jwtgrant_register_client(jwtgrant_ctx *ctx, const char *cli
 
 /**
  * Validates a JWT bearer assertion as the token endpoint would (signature,
- * iss, sub, aud, exp, nbf, iat, replay), without consuming its jti.
+ * iss, sub, aud, exp, nbf, iat, replay), without consuming its jti. Of the
+ * trusted issuer's policy it applies expires_at, allowed_subjects,
+ * require_jti and the per-issuer time rules; it knows no client and no
+ * requested scope, so it skips allowed_clients and allowed_scopes (an
+ * assertion it accepts may still be refused by jwtgrant_exchange_token for
+ * the client or scope of the request). The claims are the assertion's: the
+ * access token's sub (subject_format) is made only by the token endpoint.
  *
  * @param assertion             the compact JWS.
  * @param[out] claims_json_out  on success the verified claims as a JSON
@@ -269,7 +328,9 @@ JWTGRANT_API int32_t jwtgrant_register_client(jwtgrant_ctx *ctx, const char *cli
  *                              issuer that matched); new string, free with
  *                              jwtgrant_free. NULL on failure.
  * @return JWTGRANT_OK or the status of the first rule that failed
- *         (JWTGRANT_EMALFORMED ... JWTGRANT_EKEY_SOURCE).
+ *         (JWTGRANT_EMALFORMED ... JWTGRANT_EKEY_SOURCE,
+ *         JWTGRANT_EASSERTION_LIFETIME, JWTGRANT_ESUBJECT_NOT_ALLOWED,
+ *         JWTGRANT_EISSUER_EXPIRED, JWTGRANT_EJTI_REQUIRED).
  */
 JWTGRANT_API int32_t jwtgrant_verify_assertion(jwtgrant_ctx *ctx, const char *assertion,
                                                char **claims_json_out, char **error_out);
@@ -292,6 +353,13 @@ JWTGRANT_API int32_t jwtgrant_verify_assertion_json(jwtgrant_ctx *ctx, const cha
  * @param[out] response_json_out  always set (unless NULL): the JSON body to
  *                                send, RFC 6749 5.1 or 5.2; new string, free
  *                                with jwtgrant_free.
+ * The issued access token (RFC 9068) carries iss, sub (the trusted
+ * issuer's subject_format applied to the assertion's sub), aud, client_id,
+ * "idp" (the issuer value of the trusted issuer the assertion came from),
+ * iat, exp (iat plus the client's access_token_lifetime, else
+ * access_token.lifetime), jti and scope (the requested scopes, when any;
+ * they must lie within the client's scopes and the issuer's
+ * allowed_scopes).
  * The host sends the body with Content-Type: application/json,
  * Cache-Control: no-store and Pragma: no-cache, and with a 401 also
  * WWW-Authenticate: Basic.

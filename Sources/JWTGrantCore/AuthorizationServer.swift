@@ -30,8 +30,9 @@ public final class AuthorizationServer: @unchecked Sendable {
         self.tokenEndpoint = TokenEndpoint(
             config: AccessTokenConfig(issuer: config.issuer, lifetime: Int(config.accessTokenLifetime)),
             signer: try SigningKeySigner(config),
-            verifier: { (assertion, consume) throws(JWTGrantError) -> JSONValue in
-                try validator.validate(assertion, consume: consume).claims
+            verifier: { (assertion, use) throws(JWTGrantError) -> VerifiedGrant in
+                let v = try validator.validate(assertion, consume: true, use: use)
+                return VerifiedGrant(claims: v.claims, subject: v.accessTokenSubject, idp: v.issuer.issuer)
             },
             clock: clock, clients: clients)
     }
@@ -58,7 +59,8 @@ public final class AuthorizationServer: @unchecked Sendable {
 
     public func listIssuers() -> JSONValue {
         let a = JSONValue.array()
-        for i in issuers.all() { a.append(i.listingJSON()) }
+        let now = clock.now()
+        for i in issuers.all() { a.append(i.listingJSON(now: now)) }
         return a
     }
 

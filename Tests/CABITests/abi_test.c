@@ -36,6 +36,8 @@ static void test_library(void) {
     CHECK(strcmp(jwtgrant_oauth_error(JWTGRANT_EINVALID_CLIENT), "invalid_client") == 0, "invalid_client");
     CHECK(strcmp(jwtgrant_oauth_error(JWTGRANT_EUNSUPPORTED_GRANT), "unsupported_grant_type") == 0, "unsupported");
     CHECK(strcmp(jwtgrant_oauth_error(JWTGRANT_EKEY_SOURCE), "invalid_grant") == 0, "key source is invalid_grant");
+    CHECK(strcmp(jwtgrant_oauth_error(JWTGRANT_EJTI_REQUIRED), "invalid_grant") == 0, "jti required is invalid_grant");
+    CHECK(strcmp(jwtgrant_status_name(JWTGRANT_ECLIENT_NOT_ALLOWED), "JWTGRANT_ECLIENT_NOT_ALLOWED") == 0, "policy status name");
     for (int32_t s = JWTGRANT_EINVAL; s >= JWTGRANT_EASSERTION_LIFETIME; s--) {
         CHECK(strncmp(jwtgrant_status_name(s), "JWTGRANT_E", 10) == 0, "every code is named");
         CHECK(jwtgrant_oauth_error(s) != NULL, "every code maps to an oauth error");

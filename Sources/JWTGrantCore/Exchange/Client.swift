@@ -11,14 +11,19 @@ public struct Client: Sendable {
     public let grantTypes: [String]
     /// The scopes the client may be granted; nil means unrestricted.
     public let scopes: [String]?
+    /// Seconds from `iat` to `exp` of the access tokens issued to it
+    /// (`access_token_lifetime`); nil: the server's `access_token.lifetime`.
+    public let accessTokenLifetime: Int?
     /// `clientID`, `grantTypes` and `scopes` as identifiers: what every
     /// comparison and store key uses (byte for byte).
     public let id: Identifier
     public let grantTypeIDs: Set<Identifier>
     public let scopeIDs: Set<Identifier>?
 
-    public init(clientID: String, secretHash: ClientSecretHash?, grantTypes: [String], scopes: [String]?) {
+    public init(clientID: String, secretHash: ClientSecretHash?, grantTypes: [String], scopes: [String]?,
+                accessTokenLifetime: Int? = nil) {
         self.clientID = clientID
+        self.accessTokenLifetime = accessTokenLifetime
         self.secretHash = secretHash
         self.grantTypes = grantTypes
         self.scopes = scopes

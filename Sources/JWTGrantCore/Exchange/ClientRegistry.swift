@@ -12,7 +12,8 @@ public final class ClientRegistry: Sendable {
     }
 
     /// Registers a client from `client_json` (docs/abi.md):
-    /// `{"client_id", "client_secret"?, "grant_types"?, "scopes"?}`.
+    /// `{"client_id", "client_secret"?, "grant_types"?, "scopes"?,
+    /// "access_token_lifetime"?}`.
     /// Unknown fields and wrong types are `.invalidArgument`; a taken id is
     /// `.alreadyExists`.
     @discardableResult
@@ -60,6 +61,7 @@ public final class ClientRegistry: Sendable {
             grantTypes.append(g)
         }
         let scopes = try r.stringArray("scopes")
+        let lifetime = try r.integer("access_token_lifetime", in: 1...31_536_000)
         try r.finish()
         if let scopes {
             for s in scopes where !ScopeSyntax.isValidToken(s) {
@@ -68,7 +70,8 @@ public final class ClientRegistry: Sendable {
             }
         }
         return Client(clientID: clientID, secretHash: secret.map { ClientSecretHash(hashing: $0) },
-                      grantTypes: grantTypes, scopes: scopes.map(Self.distinct))
+                      grantTypes: grantTypes, scopes: scopes.map(Self.distinct),
+                      accessTokenLifetime: lifetime.map { Int($0) })
     }
 
     /// `values` without repeats (compared byte for byte), in order.

@@ -26,39 +26,43 @@ public final class TokenEndpoint: Sendable {
     /// an RFC 6749 5.2 response. See `TokenRequest` for the order of checks;
     /// the assertion is verified (and its jti consumed) last.
     public func handle(authorization: UnsafeRawBufferPointer?, body: UnsafeRawBufferPointer?) -> TokenResponse {
-        do {
+        do throws(JWTGrantError) {
             let request = try TokenRequest(authorization: authorization, body: body, clients: clients)
-            let claims = try verifyAssertion(request.assertion)
-            let issued = try issue(to: request.client, subject: try subject(of: claims), scopes: request.scopes)
-            return issued
+            let grant = try verifyAssertion(request.assertion,
+                                            use: AssertionUse(clientID: request.client.id, scopes: request.scopes))
+            guard let subject = grant.subject, !subject.isEmpty else {
+                throw JWTGrantError(.claim, "the assertion has no sub claim")
+            }
+            return try issue(to: request.client, subject: subject, idp: grant.idp, scopes: request.scopes)
         } catch {
             return TokenResponse(error: error)
         }
     }
 
-    private func verifyAssertion(_ assertion: String) throws(JWTGrantError) -> JSONValue {
+    private func verifyAssertion(_ assertion: String, use: AssertionUse) throws(JWTGrantError) -> VerifiedGrant {
         var text = assertion
         return try text.withUTF8 { buf in
-            Result { () throws(JWTGrantError) -> JSONValue in
-                try verifier(UnsafeRawBufferPointer(buf), true)
+            Result { () throws(JWTGrantError) -> VerifiedGrant in
+                try verifier(UnsafeRawBufferPointer(buf), use)
             }
         }.get()
     }
 
-    private func subject(of claims: JSONValue) throws(JWTGrantError) -> String {
-        guard let sub = claims["sub"]?.stringValue, !sub.isEmpty else {
-            throw JWTGrantError(.claim, "the assertion has no sub claim")
-        }
-        return sub
-    }
+    /// The access token claim naming the trusted issuer the grant came from
+    /// (its `issuer` value), so that resource servers tell the same `sub` of
+    /// two issuers apart.
+    public static let identityProviderClaim = "idp"
 
-    /// Mints the access token and builds the RFC 6749 5.1 response.
-    private func issue(to client: Client, subject: String, scopes: [Identifier]?) throws(JWTGrantError) -> TokenResponse {
+    /// Mints the access token and builds the RFC 6749 5.1 response. Its
+    /// lifetime is the client's `access_token_lifetime`, else the server's.
+    private func issue(to client: Client, subject: String, idp: String,
+                       scopes: [Identifier]?) throws(JWTGrantError) -> TokenResponse {
         let now = clock.now()
         guard now.isFinite, now >= 0, now < 1e15 else { throw JWTGrantError(.internalError, "the clock is out of range") }
         let iat = Int64(now.rounded(.down))
-        guard config.lifetime > 0 else { throw JWTGrantError(.internalError, "access_token.lifetime must be positive") }
-        let (exp, overflow) = iat.addingReportingOverflow(Int64(config.lifetime))
+        let lifetime = client.accessTokenLifetime ?? config.lifetime
+        guard lifetime > 0 else { throw JWTGrantError(.internalError, "access_token.lifetime must be positive") }
+        let (exp, overflow) = iat.addingReportingOverflow(Int64(lifetime))
         guard !overflow else { throw JWTGrantError(.internalError, "access_token.lifetime is out of range") }
 
         let header = JSONValue.object()
@@ -72,6 +76,7 @@ public final class TokenEndpoint: Sendable {
         claims.set("sub", .string(subject))
         claims.set("aud", .string(config.audience ?? client.clientID))
         claims.set("client_id", .string(client.clientID))
+        claims.set(Self.identityProviderClaim, .string(idp))
         claims.set("iat", .integer(iat))
         claims.set("exp", .integer(exp))
         claims.set("jti", .string(try Self.newTokenID()))
@@ -85,7 +90,7 @@ public final class TokenEndpoint: Sendable {
         guard Self.isCompactJWSText(token) else {
             throw JWTGrantError(.internalError, "the signer returned something that is not a compact JWS")
         }
-        var json = #"{"access_token":""# + token + #"","token_type":"Bearer","expires_in":"# + String(config.lifetime)
+        var json = #"{"access_token":""# + token + #"","token_type":"Bearer","expires_in":"# + String(lifetime)
         if let scope { json += #","scope":""# + scope + "\"" }
         json += "}"
         return TokenResponse(status: nil, httpStatus: 200, json: json)

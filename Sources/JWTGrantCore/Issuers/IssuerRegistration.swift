@@ -13,6 +13,7 @@ public struct IssuerRegistration {
         let certificate = try r.string("certificate")
         let jwksURI = try r.string("jwks_uri")
         let jwks = r.raw("jwks")
+        let policy = try IssuerPolicy.read(&r)
         try r.finish()
 
         let given = [certificate != nil, jwksURI != nil, jwks != nil].filter { $0 }.count
@@ -39,6 +40,6 @@ public struct IssuerRegistration {
         } else {
             throw JWTGrantError(.invalidArgument, "no key source given")
         }
-        return TrustedIssuer(name: name, issuer: issuer, alias: alias, keySource: source)
+        return TrustedIssuer(name: name, issuer: issuer, alias: alias, keySource: source, policy: policy)
     }
 }

@@ -29,6 +29,11 @@ public enum ErrorCode: Int32, Sendable, CaseIterable {
     case invalidScope = -26
     case invalidToken = -27
     case assertionLifetime = -28
+    // -29 is reserved (JWTGRANT_EUNAVAILABLE, the shared stores).
+    case subjectNotAllowed = -30
+    case clientNotAllowed = -31
+    case issuerExpired = -32
+    case jtiRequired = -33
 
     /// The C macro name, e.g. `JWTGRANT_EEXPIRED`.
     public var statusName: StaticString {
@@ -61,6 +66,10 @@ public enum ErrorCode: Int32, Sendable, CaseIterable {
         case .invalidScope: return "JWTGRANT_EINVALID_SCOPE"
         case .invalidToken: return "JWTGRANT_EINVALID_TOKEN"
         case .assertionLifetime: return "JWTGRANT_EASSERTION_LIFETIME"
+        case .subjectNotAllowed: return "JWTGRANT_ESUBJECT_NOT_ALLOWED"
+        case .clientNotAllowed: return "JWTGRANT_ECLIENT_NOT_ALLOWED"
+        case .issuerExpired: return "JWTGRANT_EISSUER_EXPIRED"
+        case .jtiRequired: return "JWTGRANT_EJTI_REQUIRED"
         }
     }
 
@@ -73,7 +82,8 @@ public enum ErrorCode: Int32, Sendable, CaseIterable {
             return "server_error"
         case .malformed, .algorithm, .header, .untrustedIssuer, .keyNotFound, .signature,
              .expired, .notYetValid, .iatTooOld, .iatInFuture, .audience, .claim, .replay,
-             .keySourceUnavailable, .assertionLifetime:
+             .keySourceUnavailable, .assertionLifetime, .subjectNotAllowed, .clientNotAllowed,
+             .issuerExpired, .jtiRequired:
             return "invalid_grant"
         case .invalidClient: return "invalid_client"
         case .unauthorizedClient: return "unauthorized_client"

@@ -78,7 +78,8 @@ final class TokenEndpointTests: XCTestCase {
 
         let (h, c) = try claims(of: r)
         XCTAssertEqual(h.serialized(), #"{"typ":"at+jwt","alg":"ES256","kid":"fake-kid"}"#)
-        XCTAssertEqual(c.keys.sorted(), ["aud", "client_id", "exp", "iat", "iss", "jti", "sub"])
+        XCTAssertEqual(c.keys.sorted(), ["aud", "client_id", "exp", "iat", "idp", "iss", "jti", "sub"])
+        XCTAssertEqual(c["idp"]?.stringValue, "https://idp.example")
         XCTAssertEqual(c["iss"]?.stringValue, "https://localhost:9443/oauth2/token")
         XCTAssertEqual(c["sub"]?.stringValue, "alice")
         XCTAssertEqual(c["aud"]?.stringValue, "app")
@@ -88,6 +89,25 @@ final class TokenEndpointTests: XCTestCase {
         let jti = try XCTUnwrap(c["jti"]?.stringValue)
         XCTAssertEqual(jti.count, 22, "128 bits in base64url")
         XCTAssertTrue(jti.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x2D || $0 == 0x5F })
+    }
+
+    func testClientAccessTokenLifetimeOverridesTheServers() throws {
+        try clients.register(json: #"{"client_id":"short","client_secret":"s3cret","grant_types":["\#(Self.grant)"],"access_token_lifetime":120}"#)
+        let short = "Basic " + SodiumBase64.encode(Array("short:s3cret".utf8), variant: SodiumBase64.standard)
+        let r = post(short, body("ok.alice.j7"))
+        XCTAssertEqual(r.httpStatus, 200, r.serialized())
+        XCTAssertEqual(r.body["expires_in"]?.integerValue, 120)
+        let c = try claims(of: r).claims
+        XCTAssertEqual(c["exp"]?.integerValue, Self.now + 120)
+        // the other clients keep the server's lifetime
+        let d = try claims(of: post(Self.appBasic, body("ok.alice.j8"))).claims
+        XCTAssertEqual(d["exp"]?.integerValue, Self.now + 3600)
+        for bad in ["0", "-5", "31536001", "1.5", "\"60\"", "null"] {
+            XCTAssertThrowsError(try clients.register(json: #"{"client_id":"x","access_token_lifetime":"# + bad + "}")) { e in
+                XCTAssertEqual((e as? JWTGrantError)?.code, .invalidArgument)
+                XCTAssertTrue((e as? JWTGrantError)?.reason.contains("access_token_lifetime") ?? false, "\(e)")
+            }
+        }
     }
 
     func testFreshJtiPerToken() throws {
@@ -267,17 +287,18 @@ final class TokenEndpointTests: XCTestCase {
         assertError(post(nil, body(extra: "&client_id=a%3Ab&client_secret=p%40ss+word")), "invalid_grant", 400, .replay)
     }
 
-    func testAssertionIsConsumed() {
-        var consumeFlags: [Bool] = []
-        let lock = Locked<[Bool]>([])
+    func testAssertionIsVerifiedOnceForTheAuthenticatedClient() {
+        let lock = Locked<[AssertionUse]>([])
         let fake = self.fake!
-        let e = TokenEndpoint(config: AccessTokenConfig(), signer: signer, verifier: { (a, consume) throws(JWTGrantError) in
-            lock.withLock { $0.append(consume) }
-            return try fake.verify(a, consume: consume)
+        let e = TokenEndpoint(config: AccessTokenConfig(), signer: signer, verifier: { (a, use) throws(JWTGrantError) in
+            lock.withLock { $0.append(use) }
+            return fake.grant(try fake.verify(a, consume: true))
         }, clock: clock, clients: clients)
         XCTAssertEqual(post(Self.appBasic, body(), to: e).httpStatus, 200)
-        consumeFlags = lock.withLock { $0 }
-        XCTAssertEqual(consumeFlags, [true])
+        let uses = lock.withLock { $0 }
+        XCTAssertEqual(uses.count, 1)
+        XCTAssertEqual(uses.first?.clientID, Identifier("app"))
+        XCTAssertNil(uses.first?.scopes)
     }
 
     func testInternalFailureIs500() {

@@ -92,6 +92,11 @@ const (
 	EUNSUPPORTED_GRANT   Status = C.JWTGRANT_EUNSUPPORTED_GRANT
 	EINVALID_SCOPE       Status = C.JWTGRANT_EINVALID_SCOPE
 	EINVALID_TOKEN       Status = C.JWTGRANT_EINVALID_TOKEN
+	// The trusted issuer's policy refused the assertion (invalid_grant).
+	ESUBJECT_NOT_ALLOWED Status = C.JWTGRANT_ESUBJECT_NOT_ALLOWED
+	ECLIENT_NOT_ALLOWED  Status = C.JWTGRANT_ECLIENT_NOT_ALLOWED
+	EISSUER_EXPIRED      Status = C.JWTGRANT_EISSUER_EXPIRED
+	EJTI_REQUIRED        Status = C.JWTGRANT_EJTI_REQUIRED
 )
 
 // HeaderVersion is the version of the jwtgrant.h this package was compiled

@@ -137,6 +137,10 @@ STATUS_CODES = {
     "JWTGRANT_EINVALID_SCOPE": -26,
     "JWTGRANT_EINVALID_TOKEN": -27,
     "JWTGRANT_EASSERTION_LIFETIME": -28,
+    "JWTGRANT_ESUBJECT_NOT_ALLOWED": -30,
+    "JWTGRANT_ECLIENT_NOT_ALLOWED": -31,
+    "JWTGRANT_EISSUER_EXPIRED": -32,
+    "JWTGRANT_EJTI_REQUIRED": -33,
 }
 # Module constants OK, EINVAL, ... as in C without the prefix.
 globals().update({k[len("JWTGRANT_"):]: v for k, v in STATUS_CODES.items()})
