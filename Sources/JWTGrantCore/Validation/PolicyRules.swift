@@ -47,10 +47,16 @@ struct PolicyRules {
         }
     }
 
-    /// `require_jti`.
+    /// `require_jti`: a `jti` must be present, and then (replay protection
+    /// on or off) a non-empty string.
     static func checkJTI(_ claims: JSONValue, policy: IssuerPolicy) throws(JWTGrantError) {
-        if policy.requireJTI && !claims.has("jti") {
+        guard policy.requireJTI else { return }
+        guard let jti = claims["jti"] else {
             throw JWTGrantError(.jtiRequired, "the trusted issuer requires a jti claim (require_jti)")
         }
+        guard let len = jti.withStringBytes({ $0.count }) else {
+            throw JWTGrantError(.claim, "claim jti must be a string")
+        }
+        guard len > 0 else { throw JWTGrantError(.claim, "claim jti must not be empty") }
     }
 }

@@ -176,6 +176,12 @@ final class IssuerPolicyTests: XCTestCase {
         try reRegister(s, #""require_jti":true"#)
         XCTAssertEqual(exchange(s, try idp.mint()).httpStatus, 200)
         XCTAssertEqual(try listing(s)["require_jti"]?.boolValue, true)
+        // a present jti must still be a non-empty string, even with replay protection off
+        let noCache = try server(#""require_jti":true"#, config: #"{"grant_type":{"jwt":{"enable_jwt_cache":false}}}"#)
+        assertRefused(exchange(noCache, try idp.mint(["jti": .integer(7)])), .claim)
+        assertRefused(exchange(noCache, try idp.mint(["jti": .string("")])), .claim)
+        assertRefused(exchange(noCache, try idp.mint(["jti": nil])), .jtiRequired)
+        XCTAssertEqual(exchange(noCache, try idp.mint()).httpStatus, 200)
         // without it, an assertion with no jti is accepted (default false)
         let loose = try server(#""require_jti":false"#)
         XCTAssertEqual(exchange(loose, token).httpStatus, 200)
