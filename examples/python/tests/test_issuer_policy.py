@@ -232,3 +232,61 @@ def test_policy_messages_hold_no_token_text(make_server):
     rc, _, body = exchange(s, t, client="other")
     assert "secret-subject-value" not in json.dumps(body)
     assert_no_token_text(body["error_description"], t)
+
+
+POLICY_STATUSES = {"JWTGRANT_ESUBJECT_NOT_ALLOWED", "JWTGRANT_ECLIENT_NOT_ALLOWED", "JWTGRANT_EISSUER_EXPIRED",
+                   "JWTGRANT_EJTI_REQUIRED", "JWTGRANT_EINVALID_SCOPE", "JWTGRANT_EASSERTION_LIFETIME",
+                   "JWTGRANT_EIAT_TOO_OLD", "JWTGRANT_EREPLAY"}
+
+
+def test_random_policies_register_or_are_refused_and_never_crash(make_server):
+    """Seeded random values for every policy field: registration succeeds or
+    is JWTGRANT_EINVAL naming a policy field; a registered policy answers an
+    exchange with 200 or one of the policy's statuses, never echoing the
+    assertion's sub."""
+    import random
+    rng = random.Random("libjwtgrant-issuer-policy")
+    subs = [SUB, "", "{sub}", "caf\u00e9", "x" * 300, "\U0001F600", "}{", "|"]
+    values = {
+        "allowed_subjects": lambda: rng.choice([[rng.choice(subs) for _ in range(rng.randrange(4))], "x", 1, None]),
+        "subject_format": lambda: rng.choice(["{sub}", "{name}|{sub}", "{issuer}{sub}{sub}", "{", "}", "{{sub}}",
+                                              "{SUB}", "{sub", "a\u0000{sub}", "\u00e9{sub}\U0001F600", "", 5]),
+        "allowed_scopes": lambda: rng.choice([["read"], ["read", "write"], [], ["a b"], ["\u00e9"], "read", None]),
+        "allowed_clients": lambda: rng.choice([["app"], ["other", "app"], [], ["APP"], [""], {}]),
+        "expires_at": lambda: rng.choice([T0 - 1, T0, T0 + 0.5, T0 + 10**6, -1, 2**63, 1e308, "x", True]),
+        "require_jti": lambda: rng.choice([True, False, 0, "true"]),
+        "max_assertion_lifetime": lambda: rng.choice([0, 1, 60, 10**6, -1, 2**40, 0.5]),
+        "iat_validity_period": lambda: rng.choice([1, 5, 525_600, 0, -3, 10**9, 2.5]),
+    }
+    s = policy_server(make_server)
+    seen = {"refused at registration": 0, "exchanged": 0, "refused by policy": 0}
+    for _ in range(300):
+        policy = {k: f() for k, f in values.items() if rng.random() < 0.4}
+        s.remove_issuer("partner")
+        try:
+            s.register_issuer({**issuer_json(), **policy})
+        except jwtgrant.JWTGrantError as e:
+            assert e.name == "JWTGRANT_EINVAL", (policy, e.message)
+            # (an integer beyond 64 bits or a NUL is refused by the JSON reader itself)
+            assert any(k in e.message for k in policy) or "issuer_json is not valid JSON" in e.message, \
+                (policy, e.message)
+            s.register_issuer(issuer_json())
+            seen["refused at registration"] += 1
+            continue
+        (listed_entry,) = s.list_issuers()
+        assert listed_entry["require_jti"] is bool(policy.get("require_jti", False))
+        sub = rng.choice(subs[:1] + subs[2:])
+        t = token(sub=sub, jti=rng.choice([None, "j-" + str(rng.random())]))
+        rc, http, body = exchange(s, t, client=rng.choice(["app", "other"]),
+                                  scope=rng.choice([None, "read", "read write"]))
+        if rc == 0:
+            c = s.verify_access_token(body["access_token"])
+            assert c["idp"] == ISS and sub in c["sub"]
+            seen["exchanged"] += 1
+        else:
+            seen["refused by policy"] += 1
+            assert jwtgrant.status_name(rc) in POLICY_STATUSES, (policy, body)
+            assert http == 400 and "access_token" not in body
+            if len(sub) > 3:
+                assert sub not in body["error_description"]
+    assert all(n >= 20 for n in seen.values()), seen
