@@ -24,7 +24,9 @@ public final class TokenEndpoint: Sendable {
     /// Answers one token request, given the raw Authorization header value
     /// (nil when absent) and the raw form body. Never throws: every failure is
     /// an RFC 6749 5.2 response. See `TokenRequest` for the order of checks;
-    /// the assertion is verified (and its jti consumed) last.
+    /// the assertion is verified last, with the trusted issuer's policy for
+    /// this client and these scopes, and its jti consumed only when every
+    /// rule passed.
     public func handle(authorization: UnsafeRawBufferPointer?, body: UnsafeRawBufferPointer?) -> TokenResponse {
         do throws(JWTGrantError) {
             let request = try TokenRequest(authorization: authorization, body: body, clients: clients)
