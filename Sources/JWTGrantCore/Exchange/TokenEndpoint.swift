@@ -9,9 +9,14 @@ public final class TokenEndpoint: Sendable {
     public let clients: ClientRegistry
     private let verifier: AssertionVerifier
     private let clock: any Clock
+    /// The largest form body accepted: `max_assertion_size` plus
+    /// `FormBody.parameterAllowance`.
+    public let maxBodySize: Int
 
     public init(config: AccessTokenConfig, signer: any AccessTokenSigner,
-                verifier: @escaping AssertionVerifier, clock: any Clock, clients: ClientRegistry) {
+                verifier: @escaping AssertionVerifier, clock: any Clock, clients: ClientRegistry,
+                maxAssertionBytes: Int = 32 * 1024) {
+        self.maxBodySize = FormBody.limit(forAssertionsOf: maxAssertionBytes)
         self.config = config
         self.signer = signer
         self.verifier = verifier
@@ -23,11 +28,14 @@ public final class TokenEndpoint: Sendable {
 
     /// Answers one token request, given the raw Authorization header value
     /// (nil when absent) and the raw form body. Never throws: every failure is
-    /// an RFC 6749 5.2 response. See `TokenRequest` for the order of checks;
-    /// the assertion is verified (and its jti consumed) last.
+    /// an RFC 6749 5.2 response whose `error_description` is generic, and
+    /// whose `detail` holds the precise reason for the host's log. See
+    /// `TokenRequest` for the order of checks; the assertion is verified (and
+    /// its jti consumed) last.
     public func handle(authorization: UnsafeRawBufferPointer?, body: UnsafeRawBufferPointer?) -> TokenResponse {
         do {
-            let request = try TokenRequest(authorization: authorization, body: body, clients: clients)
+            let request = try TokenRequest(authorization: authorization, body: body, clients: clients,
+                                           maxBodySize: maxBodySize)
             let claims = try verifyAssertion(request.assertion)
             let issued = try issue(to: request.client, subject: try subject(of: claims), scopes: request.scopes)
             return issued
@@ -88,7 +96,7 @@ public final class TokenEndpoint: Sendable {
         var json = #"{"access_token":""# + token + #"","token_type":"Bearer","expires_in":"# + String(config.lifetime)
         if let scope { json += #","scope":""# + scope + "\"" }
         json += "}"
-        return TokenResponse(status: nil, httpStatus: 200, json: json)
+        return TokenResponse(status: nil, httpStatus: 200, json: json, detail: nil)
     }
 
     static func isCompactJWSText(_ s: String) -> Bool {
