@@ -373,6 +373,18 @@ JWTGRANT_API int32_t jwtgrant_exchange_token(jwtgrant_ctx *ctx, const char *auth
                                              const char *form_body, int32_t *http_status_out,
                                              char **response_json_out);
 
+/**
+ * The largest token request body jwtgrant_exchange_token() accepts, in
+ * bytes: the configuration's max_assertion_size + 32768 (65536 by default).
+ * A host that reads the body itself (an HTTP server module) uses it as its
+ * own limit, so that there is one limit, set by the configuration.
+ * Thread-safe.
+ *
+ * @param[out] limit_out  the limit; required.
+ * @return JWTGRANT_OK or JWTGRANT_EINVAL (NULL argument).
+ */
+JWTGRANT_API int32_t jwtgrant_token_body_limit(jwtgrant_ctx *ctx, size_t *limit_out, char **error_out);
+
 /* ------------------------------------------------------------------------
  * Access tokens this server issues (for resource servers)
  * ---------------------------------------------------------------------- */

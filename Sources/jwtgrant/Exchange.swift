@@ -83,6 +83,14 @@ public func jwtgrant_exchange_token(_ ctx: OpaquePointer?, _ authorization: Unsa
 }
 
 @c @implementation
+public func jwtgrant_token_body_limit(_ ctx: OpaquePointer?, _ limitOut: UnsafeMutablePointer<Int>?,
+                                      _ errorOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    withServer(ctx, errorOut) { (s) throws(JWTGrantError) in
+        try requiredOut(limitOut, "limit_out").pointee = s.tokenEndpoint.maxBodySize
+    }
+}
+
+@c @implementation
 public func jwtgrant_jwks(_ ctx: OpaquePointer?, _ jwksOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
                           _ errorOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
     jwksOut?.pointee = nil

@@ -135,6 +135,13 @@ static void test_null_everywhere(void) {
     jwtgrant_free(out);
     EXPECT_STATUS(jwtgrant_remove_client(ctx, "rot", NULL), JWTGRANT_OK);
     EXPECT_STATUS(jwtgrant_remove_client(ctx, "rot", NULL), JWTGRANT_ENOTFOUND);
+    {
+        size_t limit = 0;
+        EXPECT_STATUS(jwtgrant_token_body_limit(NULL, &limit, NULL), JWTGRANT_EINVAL);
+        EXPECT_STATUS(jwtgrant_token_body_limit(ctx, NULL, NULL), JWTGRANT_EINVAL);
+        EXPECT_STATUS(jwtgrant_token_body_limit(ctx, &limit, NULL), JWTGRANT_OK);
+        CHECK(limit == 65536, "default body limit: max_assertion_size 32768 + 32768");
+    }
 
     out = (char *)1;
     EXPECT_STATUS(jwtgrant_verify_assertion(NULL, "a.b.c", &out, NULL), JWTGRANT_EINVAL);

@@ -148,3 +148,18 @@ func TestClientWithoutScopesMayRequestNone(t *testing.T) {
 		t.Errorf("the description names the issuer: %s", response)
 	}
 }
+
+func TestTokenBodyLimitFollowsMaxAssertionSize(t *testing.T) {
+	srv, _ := newServer(t)
+	if n, err := srv.TokenBodyLimit(); err != nil || n != 65536 {
+		t.Errorf("default TokenBodyLimit = %d, %v; want 65536", n, err)
+	}
+	big, err := jwtgrant.New(`{"max_assertion_size":131072}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer big.Close()
+	if n, err := big.TokenBodyLimit(); err != nil || n != 131072+32768 {
+		t.Errorf("TokenBodyLimit = %d, %v; want 163840", n, err)
+	}
+}

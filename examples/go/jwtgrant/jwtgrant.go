@@ -350,6 +350,24 @@ func (s *Server) RegisterClient(clientJSON string) error {
 		})
 }
 
+// TokenBodyLimit is the largest token request body ExchangeToken accepts,
+// in bytes: the configuration's max_assertion_size + 32768. A server that
+// reads the body itself uses it as its own limit.
+func (s *Server) TokenBodyLimit() (int, error) {
+	ctx, err := s.acquire("TokenBodyLimit")
+	if err != nil {
+		return 0, err
+	}
+	defer s.mu.RUnlock()
+	var limit C.size_t
+	var cerr *C.char
+	rc := C.jwtgrant_token_body_limit(ctx, &limit, &cerr)
+	if err := result("TokenBodyLimit", rc, cerr); err != nil {
+		return 0, err
+	}
+	return int(limit), nil
+}
+
 // RemoveClient removes the application clientID (ENOTFOUND when there
 // is none).
 func (s *Server) RemoveClient(clientID string) error {

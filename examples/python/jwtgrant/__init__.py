@@ -203,6 +203,7 @@ _PROTOTYPES = {
     "jwtgrant_exchange_token": (ctypes.c_int32,
                                 [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p,
                                  ctypes.POINTER(ctypes.c_int32), _c_char_pp]),
+    "jwtgrant_token_body_limit": (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), _c_char_pp]),
     "jwtgrant_jwks": (ctypes.c_int32, [ctypes.c_void_p, _c_char_pp, _c_char_pp]),
     "jwtgrant_verify_access_token": (ctypes.c_int32,
                                      [ctypes.c_void_p, ctypes.c_char_p, _c_char_pp, _c_char_pp]),
@@ -464,6 +465,13 @@ class Server:
                                                ctypes.byref(http), ctypes.byref(out))
         text = self._lib.take_string(out)
         return TokenResponse(rc, http.value, json.loads(text) if text is not None else None)
+
+    def token_body_limit(self) -> int:
+        """The largest token request body exchange_token accepts, in bytes
+        (max_assertion_size + 32768)."""
+        out, err = ctypes.c_size_t(), ctypes.c_void_p()
+        self._check(self._lib.jwtgrant_token_body_limit(self._ctx(), ctypes.byref(out), ctypes.byref(err)), err)
+        return out.value
 
     def jwks(self) -> Dict[str, Any]:
         return json.loads(self._call_out(self._lib.jwtgrant_jwks))

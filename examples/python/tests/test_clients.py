@@ -228,9 +228,13 @@ def test_80kb_assertion_allowed_by_configuration(make_server):
     assert len(form) > 65536
     ok = s.exchange_token(basic("app", "s3cret"), form)
     assert ok.http_status == 200, ok.body
+    assert s.token_body_limit() == 131072 + 32768
+    over = s.exchange_token(basic("app", "s3cret"), form + "&pad=" + "y" * (s.token_body_limit() - len(form)))
+    assert over.http_status == 400 and over.body["error"] == "invalid_request"
 
     # the default configuration: max_assertion_size 32768, body limit 65536
     d = make_server()
+    assert d.token_body_limit() == 65536
     d.register_issuer(issuer_json())
     d.register_client({"client_id": "app", "client_secret": "s3cret", "grant_types": [GRANT]})
     r = d.exchange_token(basic("app", "s3cret"), form)
