@@ -23,7 +23,7 @@ func checkClientStoreContract(_ store: any ClientStore, file: StaticString = #fi
     XCTAssertNil(try store.client(id: "CONTRACT-APP"), file: file, line: line)
     XCTAssertNil(try store.client(id: "contract-ap"), file: file, line: line)
 
-    // nil scopes (unrestricted) and a public client survive the round trip
+    // nil scopes (no scope may be requested) and a secretless client survive the round trip
     try store.insert(Client(clientID: "contract-pub", secretHash: nil, grantTypes: [], scopes: nil))
     let pub = try XCTUnwrap(try store.client(id: "contract-pub"), file: file, line: line)
     XCTAssertNil(pub.secretHash, file: file, line: line)
