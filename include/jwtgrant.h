@@ -184,7 +184,8 @@ JWTGRANT_API void jwtgrant_free(void *ptr);
  *                     algorithm ("ES256", "RS256" or "EdDSA"; default the
  *                     signing key's, ES256 for a generated key) }
  *     store                  "memory" (the only store implemented so far)
- *     max_assertion_size     bytes, 1024..1048576 (32768)
+ *     max_assertion_size     bytes, 1024..1048576 (32768); also sets the
+ *                            token endpoint's body limit to this + 32768
  * @param[out] error_out    optional; message on failure (free with jwtgrant_free).
  * @return JWTGRANT_OK, JWTGRANT_EINVAL, JWTGRANT_EKEY (bad signing_key),
  *         JWTGRANT_ESTORE.
@@ -294,19 +295,79 @@ JWTGRANT_API int32_t jwtgrant_list_issuers(jwtgrant_ctx *ctx, char **issuers_jso
  * ---------------------------------------------------------------------- */
 
 /**
- * Registers an application.
+ * Registers an application. Thread-safe.
  *
- * @param client_json  {"client_id", "client_secret"?, "grant_types"?,
+ * @param client_json  {"client_id", "client_secret"?,
+ *                     "token_endpoint_auth_method"?, "grant_types"?,
  *                     "scopes"?, "access_token_lifetime"?}. The secret is
- *                     kept only as a salted hash. access_token_lifetime
- *                     (seconds, 1..31536000) replaces access_token.lifetime
- *                     for the tokens issued to this client.
+ *                     kept only as a salted hash.
+ *                     token_endpoint_auth_method (RFC 7591 names):
+ *                     "client_secret_basic" (Authorization: Basic only),
+ *                     "client_secret_post" (client_id and client_secret in
+ *                     the form body only), absent (either of the two), or
+ *                     "none": a public client, which has no client_secret
+ *                     and sends only client_id in the body (RFC 7523 3.1).
+ *                     A client without client_secret must say "none"; a
+ *                     "none" client must not have one (JWTGRANT_EINVAL
+ *                     naming the field). access_token_lifetime (seconds,
+ *                     1..31536000) replaces access_token.lifetime for the
+ *                     tokens issued to this client.
  *                     The exchange is allowed only when grant_types contains
  *                     "urn:ietf:params:oauth:grant-type:jwt-bearer".
+ *                     scopes lists what the client may request; absent or
+ *                     [] means it may request no scope at all (a request
+ *                     with a scope parameter is then invalid_scope).
  * @return JWTGRANT_OK, JWTGRANT_EINVAL, JWTGRANT_EEXISTS.
  */
 JWTGRANT_API int32_t jwtgrant_register_client(jwtgrant_ctx *ctx, const char *client_json,
                                               char **error_out);
+
+/**
+ * Removes the application `client_id` (compared byte for byte). Its token
+ * requests fail with invalid_client from the moment this returns (a request
+ * already past client authentication finishes). Thread-safe.
+ *
+ * @return JWTGRANT_OK, JWTGRANT_EINVAL (NULL argument),
+ *         JWTGRANT_ENOTFOUND (no such client).
+ */
+JWTGRANT_API int32_t jwtgrant_remove_client(jwtgrant_ctx *ctx, const char *client_id,
+                                            char **error_out);
+
+/**
+ * Lists the applications as a JSON array sorted by client_id, never with a
+ * secret or its hash. Each object: "client_id", "token_endpoint_auth_method"
+ * (only when registered), "auth_methods" (the methods accepted now),
+ * "grant_types", "scopes" ([] when the client may request none), "secrets"
+ * (how many secrets authenticate the client now: 0 for a public client, 2 or
+ * more during a rotation's grace period) and, during a grace period,
+ * "grace_until" (Unix seconds at which the last previous secret stops
+ * working). Thread-safe.
+ *
+ * @param[out] clients_json_out  new string, free with jwtgrant_free; NULL on
+ *                               failure.
+ * @return JWTGRANT_OK, JWTGRANT_EINVAL.
+ */
+JWTGRANT_API int32_t jwtgrant_list_clients(jwtgrant_ctx *ctx, char **clients_json_out,
+                                           char **error_out);
+
+/**
+ * Gives the confidential application `client_id` a new secret (kept only as
+ * a salted hash). With grace_seconds 0 the new secret replaces every earlier
+ * one atomically: the old secret fails from the moment this returns. With
+ * grace_seconds N > 0 the secret that was current stays valid N more seconds
+ * (by the context's clock, see jwtgrant_ctx_set_time) next to the new one,
+ * so that the client's instances can be updated one by one; secrets of
+ * earlier rotations still in their grace period keep their own end.
+ * Thread-safe: concurrent rotations of one client apply one after the other.
+ *
+ * @param new_secret     the new secret, non-empty UTF-8.
+ * @param grace_seconds  0 ... 31536000 (one year).
+ * @return JWTGRANT_OK, JWTGRANT_EINVAL (NULL or empty argument, grace out of
+ *         range, a public client), JWTGRANT_ENOTFOUND (no such client).
+ */
+JWTGRANT_API int32_t jwtgrant_rotate_client_secret(jwtgrant_ctx *ctx, const char *client_id,
+                                                   const char *new_secret, int64_t grace_seconds,
+                                                   char **error_out);
 
 /* ------------------------------------------------------------------------
  * Assertions and the token endpoint
@@ -352,7 +413,18 @@ JWTGRANT_API int32_t jwtgrant_verify_assertion_json(jwtgrant_ctx *ctx, const cha
  * @param[out] http_status_out    always set: 200, 400, 401 (or 500).
  * @param[out] response_json_out  always set (unless NULL): the JSON body to
  *                                send, RFC 6749 5.1 or 5.2; new string, free
- *                                with jwtgrant_free.
+ *                                with jwtgrant_free. An error body's
+ *                                error_description is short and generic,
+ *                                one text per status code (it never names a
+ *                                trusted issuer, key or rule detail); the
+ *                                returned status code says what failed, and
+ *                                jwtgrant_verify_assertion() gives the
+ *                                detailed reason for an assertion.
+ * Client authentication: client_secret_basic (Authorization: Basic),
+ * client_secret_post (client_id and client_secret in the body) or, for a
+ * public client, client_id alone (see jwtgrant_register_client). The body
+ * may be up to max_assertion_size + 32768 bytes (65536 by default); a larger
+ * body is invalid_request.
  * The issued access token (RFC 9068) carries iss, sub (the trusted
  * issuer's subject_format applied to the assertion's sub), aud, client_id,
  * "idp" (the issuer value of the trusted issuer the assertion came from),
@@ -368,6 +440,18 @@ JWTGRANT_API int32_t jwtgrant_verify_assertion_json(jwtgrant_ctx *ctx, const cha
 JWTGRANT_API int32_t jwtgrant_exchange_token(jwtgrant_ctx *ctx, const char *authorization,
                                              const char *form_body, int32_t *http_status_out,
                                              char **response_json_out);
+
+/**
+ * The largest token request body jwtgrant_exchange_token() accepts, in
+ * bytes: the configuration's max_assertion_size + 32768 (65536 by default).
+ * A host that reads the body itself (an HTTP server module) uses it as its
+ * own limit, so that there is one limit, set by the configuration.
+ * Thread-safe.
+ *
+ * @param[out] limit_out  the limit; required.
+ * @return JWTGRANT_OK or JWTGRANT_EINVAL (NULL argument).
+ */
+JWTGRANT_API int32_t jwtgrant_token_body_limit(jwtgrant_ctx *ctx, size_t *limit_out, char **error_out);
 
 /* ------------------------------------------------------------------------
  * Access tokens this server issues (for resource servers)

@@ -25,7 +25,7 @@ public final class AuthorizationServer: @unchecked Sendable {
         let validator = AssertionValidator(policy: ValidationPolicy(config), issuers: issuers,
                                            replay: replay, clock: clock)
         self.validator = validator
-        let clients = ClientRegistry()
+        let clients = ClientRegistry(clock: clock)
         self.clients = clients
         self.tokenEndpoint = TokenEndpoint(
             config: AccessTokenConfig(issuer: config.issuer, lifetime: Int(config.accessTokenLifetime)),
@@ -34,7 +34,7 @@ public final class AuthorizationServer: @unchecked Sendable {
                 let v = try validator.validate(assertion, consume: true, use: use)
                 return VerifiedGrant(claims: v.claims, subject: v.accessTokenSubject, idp: v.issuer.issuer)
             },
-            clock: clock, clients: clients)
+            clock: clock, clients: clients, maxAssertionBytes: config.maxAssertionBytes)
     }
 
     deinit { issuers.closeAll() }

@@ -9,9 +9,14 @@ public final class TokenEndpoint: Sendable {
     public let clients: ClientRegistry
     private let verifier: AssertionVerifier
     private let clock: any Clock
+    /// The largest form body accepted: `max_assertion_size` plus
+    /// `FormBody.parameterAllowance`.
+    public let maxBodySize: Int
 
     public init(config: AccessTokenConfig, signer: any AccessTokenSigner,
-                verifier: @escaping AssertionVerifier, clock: any Clock, clients: ClientRegistry) {
+                verifier: @escaping AssertionVerifier, clock: any Clock, clients: ClientRegistry,
+                maxAssertionBytes: Int = 32 * 1024) {
+        self.maxBodySize = FormBody.limit(forAssertionsOf: maxAssertionBytes)
         self.config = config
         self.signer = signer
         self.verifier = verifier
@@ -23,13 +28,15 @@ public final class TokenEndpoint: Sendable {
 
     /// Answers one token request, given the raw Authorization header value
     /// (nil when absent) and the raw form body. Never throws: every failure is
-    /// an RFC 6749 5.2 response. See `TokenRequest` for the order of checks;
-    /// the assertion is verified last, with the trusted issuer's policy for
-    /// this client and these scopes, and its jti consumed only when every
-    /// rule passed.
+    /// an RFC 6749 5.2 response whose `error_description` is generic, and
+    /// whose `detail` holds the precise reason for the host's log. See
+    /// `TokenRequest` for the order of checks; the assertion is verified
+    /// last, with the trusted issuer's policy for this client and these
+    /// scopes, and its jti consumed only when every rule passed.
     public func handle(authorization: UnsafeRawBufferPointer?, body: UnsafeRawBufferPointer?) -> TokenResponse {
         do throws(JWTGrantError) {
-            let request = try TokenRequest(authorization: authorization, body: body, clients: clients)
+            let request = try TokenRequest(authorization: authorization, body: body, clients: clients,
+                                           maxBodySize: maxBodySize)
             let grant = try verifyAssertion(request.assertion,
                                             use: AssertionUse(clientID: request.client.id, scopes: request.scopes))
             guard let subject = grant.subject, !subject.isEmpty else {
@@ -95,7 +102,7 @@ public final class TokenEndpoint: Sendable {
         var json = #"{"access_token":""# + token + #"","token_type":"Bearer","expires_in":"# + String(lifetime)
         if let scope { json += #","scope":""# + scope + "\"" }
         json += "}"
-        return TokenResponse(status: nil, httpStatus: 200, json: json)
+        return TokenResponse(status: nil, httpStatus: 200, json: json, detail: nil)
     }
 
     static func isCompactJWSText(_ s: String) -> Bool {

@@ -15,12 +15,12 @@ final class IssuerPolicyTests: XCTestCase {
 
     /// A server trusting `issuer` with the policy members `policy` (JSON
     /// members without braces), and clients "app" (scopes read, write) and
-    /// "other" (no scope restriction).
+    /// "other" (scopes "anything" and "admin", which no issuer policy lists).
     func server(_ policy: String, _ issuer: TestIssuer? = nil, config: String? = nil) throws -> AuthorizationServer {
         let s = try AuthorizationServer.forTests(config, issuers: [])
         try s.registerIssuer(json: Self.registration(issuer ?? idp, policy))
         try s.clients.register(json: #"{"client_id":"app","client_secret":"s3cret","grant_types":["\#(Self.grant)"],"scopes":["read","write"]}"#)
-        try s.clients.register(json: #"{"client_id":"other","client_secret":"s3cret","grant_types":["\#(Self.grant)"]}"#)
+        try s.clients.register(json: #"{"client_id":"other","client_secret":"s3cret","grant_types":["\#(Self.grant)"],"scopes":["anything","admin"]}"#)
         return s
     }
 

@@ -26,12 +26,14 @@ def token(key=RSA0, **over):
 
 def policy_server(make_server, config=None, **policy):
     """A server trusting ISS ("partner") with `policy`, and three clients:
-    app (scopes read, write), other (no scope list), short (60 s tokens)."""
+    app (scopes read, write), other (scopes anything, admin, read, write:
+    wider than any issuer policy of these tests), short (60 s tokens)."""
     s = make_server(config)
     s.register_issuer({**issuer_json(), **policy})
     s.register_client({"client_id": "app", "client_secret": SECRET, "grant_types": [GRANT],
                        "scopes": ["read", "write"]})
-    s.register_client({"client_id": "other", "client_secret": SECRET, "grant_types": [GRANT]})
+    s.register_client({"client_id": "other", "client_secret": SECRET, "grant_types": [GRANT],
+                       "scopes": ["anything", "admin", "read", "write"]})
     return s
 
 
