@@ -31,15 +31,16 @@ public final class AuthorizationServer: @unchecked Sendable {
         let validator = AssertionValidator(policy: ValidationPolicy(config), issuers: issuers,
                                            replay: replay, clock: clock)
         self.validator = validator
-        let clients = ClientRegistry()
+        let clients = ClientRegistry(clock: clock)
         self.clients = clients
         self.tokenEndpoint = TokenEndpoint(
             config: AccessTokenConfig(issuer: config.issuer, lifetime: Int(config.accessTokenLifetime)),
             signer: try SigningKeySigner(config),
-            observedVerifier: { (assertion, consume, facts) throws(JWTGrantError) -> JSONValue in
-                try validator.validate(assertion, consume: consume, facts: &facts).claims
+            observedVerifier: { (assertion, use, facts) throws(JWTGrantError) -> VerifiedGrant in
+                let v = try validator.validate(assertion, consume: true, use: use, facts: &facts)
+                return VerifiedGrant(claims: v.claims, subject: v.accessTokenSubject, idp: v.issuer.issuer)
             },
-            clock: clock, clients: clients)
+            clock: clock, clients: clients, maxAssertionBytes: config.maxAssertionBytes)
     }
 
     deinit {
@@ -151,8 +152,8 @@ public final class AuthorizationServer: @unchecked Sendable {
         var record = TokenEndpoint.ExchangeRecord()
         let response = tokenEndpoint.handle(authorization: authorization, body: body, record: &record)
         let micros = (monotonicSeconds() - start) * 1e6
-        audit.exchange(record.error, httpStatus: response.httpStatus, clientID: record.clientID,
-                       scope: record.scope, facts: record.facts, microseconds: micros,
+        audit.exchange(record.error, reason: response.detail, httpStatus: response.httpStatus,
+                       clientID: record.clientID, scope: record.scope, facts: record.facts, microseconds: micros,
                        now: audit.isListening ? clock.now() : 0)
         return response
     }

@@ -217,6 +217,15 @@ static int child_checks(jwtgrant_ctx *inherited, const char *fast_token, const c
     EXPECT_STATUS(jwtgrant_ctx_set_time(inherited, 0, NULL), JWTGRANT_EINVAL);
     EXPECT_STATUS(jwtgrant_issuer_set_jwks(inherited, "slow", jwks_doc, -1, NULL), JWTGRANT_EINVAL);
     EXPECT_STATUS(jwtgrant_set_jwks_fetcher(inherited, NULL, NULL, NULL), JWTGRANT_EINVAL);
+    EXPECT_STATUS(jwtgrant_remove_client(inherited, "app", NULL), JWTGRANT_EINVAL);
+    EXPECT_STATUS(jwtgrant_rotate_client_secret(inherited, "app", "new", 0, NULL), JWTGRANT_EINVAL);
+    list = NULL;
+    EXPECT_STATUS(jwtgrant_list_clients(inherited, &list, NULL), JWTGRANT_EINVAL);
+    CHECK(list == NULL, "no client listing from the parent's context");
+    {
+        size_t limit = 0;
+        EXPECT_STATUS(jwtgrant_token_body_limit(inherited, &limit, NULL), JWTGRANT_EINVAL);
+    }
 
     jwtgrant_ctx_free(inherited);
     double used = now_seconds() - t0;

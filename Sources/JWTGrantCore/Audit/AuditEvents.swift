@@ -53,8 +53,9 @@ extension AuditTrail {
 
     /// One token request (`jwtgrant_exchange_token`). `clientID` only once
     /// the client authenticated; `reason` is the detailed refusal reason
-    /// (the HTTP answer may carry a shorter one).
-    public func exchange(_ error: JWTGrantError?, httpStatus: Int32, clientID: String?, scope: String?,
+    /// (`TokenResponse.detail`: the HTTP answer carries only a generic
+    /// description).
+    public func exchange(_ error: JWTGrantError?, reason: String?, httpStatus: Int32, clientID: String?, scope: String?,
                          facts: ValidationFacts, microseconds: Double, now: Double) {
         countExchange(error?.code, microseconds: microseconds)
         guard isListening else { return }
@@ -64,7 +65,7 @@ extension AuditTrail {
         o.set("client_id", Self.text(clientID))
         addAssertionFacts(o, facts)
         o.set("scope", Self.text(scope))
-        o.set("reason", Self.text(error?.reason))
+        o.set("reason", Self.text(reason))
         o.set("duration_us", .integer(Int64(microseconds.isFinite ? max(0, min(microseconds, 1e12)).rounded() : 0)))
         emit(level, o)
     }

@@ -19,14 +19,25 @@ import Musl
 ///
 /// Every error is `.invalidRequest` and names the parameter, never a value.
 public struct FormBody: Sendable {
-    /// The largest body accepted, in bytes.
-    public static let maxSize = 64 * 1024
+    /// What a token request body may hold besides the assertion (the other
+    /// parameters, their names and separators), in bytes. The body limit of
+    /// the token endpoint is `max_assertion_size` plus this allowance.
+    public static let parameterAllowance = 32 * 1024
+
+    /// The body limit for a largest assertion of `maxAssertionBytes`.
+    public static func limit(forAssertionsOf maxAssertionBytes: Int) -> Int {
+        maxAssertionBytes + parameterAllowance
+    }
+
+    /// The body limit with the default `max_assertion_size` (32768): 65536.
+    public static let maxSize = limit(forAssertionsOf: 32 * 1024)
 
     private var parameters: [Identifier: String]
 
-    public init(parsing body: UnsafeRawBufferPointer) throws(JWTGrantError) {
-        guard body.count <= Self.maxSize else {
-            throw JWTGrantError(.invalidRequest, "request body is larger than \(Self.maxSize) bytes")
+    public init(parsing body: UnsafeRawBufferPointer, maxSize: Int = FormBody.maxSize) throws(JWTGrantError) {
+        guard body.count <= maxSize else {
+            throw JWTGrantError(.invalidRequest,
+                                "request body is larger than \(maxSize) bytes (max_assertion_size + 32768)")
         }
         parameters = Dictionary(minimumCapacity: 8)
         guard !body.isEmpty else { return }

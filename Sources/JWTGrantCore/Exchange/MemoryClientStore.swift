@@ -19,4 +19,24 @@ public final class MemoryClientStore: ClientStore, @unchecked Sendable {
         let key = Identifier(clientID)
         return lock.withReadLock { clients[key] }
     }
+
+    public func remove(id clientID: String) throws(JWTGrantError) -> Bool {
+        let key = Identifier(clientID)
+        return lock.withWriteLock { clients.removeValue(forKey: key) != nil }
+    }
+
+    public func update(id clientID: String,
+                       _ transform: (Client) throws(JWTGrantError) -> Client) throws(JWTGrantError) -> Client? {
+        let key = Identifier(clientID)
+        return try lock.withWriteLock { () throws(JWTGrantError) -> Client? in
+            guard let current = clients[key] else { return nil }
+            let next = try transform(current)
+            clients[key] = next
+            return next
+        }
+    }
+
+    public func all() throws(JWTGrantError) -> [Client] {
+        lock.withReadLock { Array(clients.values) }
+    }
 }

@@ -9,16 +9,22 @@ public final class TokenEndpoint: Sendable {
     public let clients: ClientRegistry
     private let verifier: ObservedAssertionVerifier
     private let clock: any Clock
+    /// The largest form body accepted: `max_assertion_size` plus
+    /// `FormBody.parameterAllowance`.
+    public let maxBodySize: Int
 
     public convenience init(config: AccessTokenConfig, signer: any AccessTokenSigner,
-                            verifier: @escaping AssertionVerifier, clock: any Clock, clients: ClientRegistry) {
+                            verifier: @escaping AssertionVerifier, clock: any Clock, clients: ClientRegistry,
+                            maxAssertionBytes: Int = 32 * 1024) {
         self.init(config: config, signer: signer,
-                  observedVerifier: { (a, consume, _) throws(JWTGrantError) -> JSONValue in try verifier(a, consume) },
-                  clock: clock, clients: clients)
+                  observedVerifier: { (a, use, _) throws(JWTGrantError) -> VerifiedGrant in try verifier(a, use) },
+                  clock: clock, clients: clients, maxAssertionBytes: maxAssertionBytes)
     }
 
     public init(config: AccessTokenConfig, signer: any AccessTokenSigner,
-                observedVerifier: @escaping ObservedAssertionVerifier, clock: any Clock, clients: ClientRegistry) {
+                observedVerifier: @escaping ObservedAssertionVerifier, clock: any Clock, clients: ClientRegistry,
+                maxAssertionBytes: Int = 32 * 1024) {
+        self.maxBodySize = FormBody.limit(forAssertionsOf: maxAssertionBytes)
         self.config = config
         self.signer = signer
         self.verifier = observedVerifier
@@ -30,8 +36,11 @@ public final class TokenEndpoint: Sendable {
 
     /// Answers one token request, given the raw Authorization header value
     /// (nil when absent) and the raw form body. Never throws: every failure is
-    /// an RFC 6749 5.2 response. See `TokenRequest` for the order of checks;
-    /// the assertion is verified (and its jti consumed) last.
+    /// an RFC 6749 5.2 response whose `error_description` is generic, and
+    /// whose `detail` holds the precise reason for the host's log. See
+    /// `TokenRequest` for the order of checks; the assertion is verified
+    /// last, with the trusted issuer's policy for this client and these
+    /// scopes, and its jti consumed only when every rule passed.
     public func handle(authorization: UnsafeRawBufferPointer?, body: UnsafeRawBufferPointer?) -> TokenResponse {
         var record = ExchangeRecord()
         return handle(authorization: authorization, body: body, record: &record)
@@ -39,7 +48,8 @@ public final class TokenEndpoint: Sendable {
 
     /// What one exchange established, for its audit event.
     public struct ExchangeRecord {
-        /// The failure with its detailed reason (nil: a token was issued).
+        /// The failure (nil: a token was issued); its reason is the
+        /// response's `detail`, the event's "reason".
         public var error: JWTGrantError? = nil
         /// The client, once it authenticated.
         public var clientID: String? = nil
@@ -52,11 +62,17 @@ public final class TokenEndpoint: Sendable {
     /// `handle`, filling `record`.
     public func handle(authorization: UnsafeRawBufferPointer?, body: UnsafeRawBufferPointer?,
                        record: inout ExchangeRecord) -> TokenResponse {
-        do {
-            let request = try TokenRequest(authorization: authorization, body: body, clients: clients)
+        do throws(JWTGrantError) {
+            let request = try TokenRequest(authorization: authorization, body: body, clients: clients,
+                                           maxBodySize: maxBodySize)
             record.clientID = request.client.clientID
-            let claims = try verifyAssertion(request.assertion, facts: &record.facts)
-            let issued = try issue(to: request.client, subject: try subject(of: claims), scopes: request.scopes)
+            let grant = try verifyAssertion(request.assertion,
+                                            use: AssertionUse(clientID: request.client.id, scopes: request.scopes),
+                                            facts: &record.facts)
+            guard let subject = grant.subject, !subject.isEmpty else {
+                throw JWTGrantError(.claim, "the assertion has no sub claim")
+            }
+            let issued = try issue(to: request.client, subject: subject, idp: grant.idp, scopes: request.scopes)
             record.scope = request.scopes.flatMap { $0.isEmpty ? nil : $0.map(\.text).joined(separator: " ") }
             return issued
         } catch {
@@ -65,31 +81,33 @@ public final class TokenEndpoint: Sendable {
         }
     }
 
-    private func verifyAssertion(_ assertion: String, facts: inout ValidationFacts) throws(JWTGrantError) -> JSONValue {
+    private func verifyAssertion(_ assertion: String, use: AssertionUse,
+                                 facts: inout ValidationFacts) throws(JWTGrantError) -> VerifiedGrant {
         var text = assertion
         var local = ValidationFacts()
         defer { facts = local }
         return try text.withUTF8 { buf in
-            Result { () throws(JWTGrantError) -> JSONValue in
-                try verifier(UnsafeRawBufferPointer(buf), true, &local)
+            Result { () throws(JWTGrantError) -> VerifiedGrant in
+                try verifier(UnsafeRawBufferPointer(buf), use, &local)
             }
         }.get()
     }
 
-    private func subject(of claims: JSONValue) throws(JWTGrantError) -> String {
-        guard let sub = claims["sub"]?.stringValue, !sub.isEmpty else {
-            throw JWTGrantError(.claim, "the assertion has no sub claim")
-        }
-        return sub
-    }
+    /// The access token claim naming the trusted issuer the grant came from
+    /// (its `issuer` value), so that resource servers tell the same `sub` of
+    /// two issuers apart.
+    public static let identityProviderClaim = "idp"
 
-    /// Mints the access token and builds the RFC 6749 5.1 response.
-    private func issue(to client: Client, subject: String, scopes: [Identifier]?) throws(JWTGrantError) -> TokenResponse {
+    /// Mints the access token and builds the RFC 6749 5.1 response. Its
+    /// lifetime is the client's `access_token_lifetime`, else the server's.
+    private func issue(to client: Client, subject: String, idp: String,
+                       scopes: [Identifier]?) throws(JWTGrantError) -> TokenResponse {
         let now = clock.now()
         guard now.isFinite, now >= 0, now < 1e15 else { throw JWTGrantError(.internalError, "the clock is out of range") }
         let iat = Int64(now.rounded(.down))
-        guard config.lifetime > 0 else { throw JWTGrantError(.internalError, "access_token.lifetime must be positive") }
-        let (exp, overflow) = iat.addingReportingOverflow(Int64(config.lifetime))
+        let lifetime = client.accessTokenLifetime ?? config.lifetime
+        guard lifetime > 0 else { throw JWTGrantError(.internalError, "access_token.lifetime must be positive") }
+        let (exp, overflow) = iat.addingReportingOverflow(Int64(lifetime))
         guard !overflow else { throw JWTGrantError(.internalError, "access_token.lifetime is out of range") }
 
         let header = JSONValue.object()
@@ -103,6 +121,7 @@ public final class TokenEndpoint: Sendable {
         claims.set("sub", .string(subject))
         claims.set("aud", .string(config.audience ?? client.clientID))
         claims.set("client_id", .string(client.clientID))
+        claims.set(Self.identityProviderClaim, .string(idp))
         claims.set("iat", .integer(iat))
         claims.set("exp", .integer(exp))
         claims.set("jti", .string(try Self.newTokenID()))
@@ -116,10 +135,10 @@ public final class TokenEndpoint: Sendable {
         guard Self.isCompactJWSText(token) else {
             throw JWTGrantError(.internalError, "the signer returned something that is not a compact JWS")
         }
-        var json = #"{"access_token":""# + token + #"","token_type":"Bearer","expires_in":"# + String(config.lifetime)
+        var json = #"{"access_token":""# + token + #"","token_type":"Bearer","expires_in":"# + String(lifetime)
         if let scope { json += #","scope":""# + scope + "\"" }
         json += "}"
-        return TokenResponse(status: nil, httpStatus: 200, json: json)
+        return TokenResponse(status: nil, httpStatus: 200, json: json, detail: nil)
     }
 
     static func isCompactJWSText(_ s: String) -> Bool {

@@ -18,6 +18,7 @@ public struct IssuerRegistration {
         let jwks = r.raw("jwks")
         let certificateFile = try r.string("certificate_file")
         let jwksFile = try r.string("jwks_file")
+        let policy = try IssuerPolicy.read(&r)
         try r.finish()
 
         let given = [certificate != nil, jwksURI != nil, jwks != nil,
@@ -67,7 +68,7 @@ public struct IssuerRegistration {
         } else {
             throw JWTGrantError(.invalidArgument, "no key source given")
         }
-        return TrustedIssuer(name: name, issuer: issuer, alias: alias, keySource: source)
+        return TrustedIssuer(name: name, issuer: issuer, alias: alias, keySource: source, policy: policy)
     }
 
     /// `keys`, or `.badKey` when every one of them is a certificate already

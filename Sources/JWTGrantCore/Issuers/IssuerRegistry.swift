@@ -42,7 +42,8 @@ public final class IssuerRegistry: @unchecked Sendable {
     /// issuer object is replaced whole, so a verification sees the old or the
     /// new keys, never a mix.
     public func replaceKeySource(of old: TrustedIssuer, with source: any KeySource) throws(JWTGrantError) {
-        let replacement = TrustedIssuer(name: old.name, issuer: old.issuer, alias: old.alias, keySource: source)
+        let replacement = TrustedIssuer(name: old.name, issuer: old.issuer, alias: old.alias, keySource: source,
+                                        policy: old.policy)
         let replaced = lock.withWriteLock { () -> Bool in
             guard byName[old.nameID] === old else { return false }
             byName[old.nameID] = replacement

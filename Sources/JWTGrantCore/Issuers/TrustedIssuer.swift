@@ -8,6 +8,9 @@ public final class TrustedIssuer: Sendable {
     /// Another accepted `aud` value for its assertions.
     public let alias: String?
     public let keySource: any KeySource
+    /// What it is trusted for (`IssuerPolicy`; the default trusts it for
+    /// everything, forever).
+    public let policy: IssuerPolicy
     /// `name`, `issuer` and `alias` as identifiers: what every comparison
     /// and registry key uses.
     public let nameID: Identifier
@@ -17,8 +20,10 @@ public final class TrustedIssuer: Sendable {
     /// the claims of every assertion this issuer's keys verify.
     let issuerNameMember: [UInt8]
 
-    public init(name: String, issuer: String, alias: String?, keySource: any KeySource) {
+    public init(name: String, issuer: String, alias: String?, keySource: any KeySource,
+                policy: IssuerPolicy = IssuerPolicy()) {
         self.name = name
+        self.policy = policy
         self.issuer = issuer
         self.alias = alias
         self.keySource = keySource
@@ -29,14 +34,16 @@ public final class TrustedIssuer: Sendable {
     }
 
     /// The public description for `jwtgrant_list_issuers` (no key material).
-    public func listingJSON(now: Double? = nil) -> JSONValue {
+    /// `now` decides its "expired" member and the keys' "expired".
+    public func listingJSON(now: Double) -> JSONValue {
         let o = JSONValue.object()
         o.set("name", .string(name))
         o.set("issuer", .string(issuer))
         o.set("alias", alias.map { .string($0) } ?? JSONValue(taking: json_null()))
         o.set("key_source", .string(keySource.kind))
-        let status = now.map { keySource.statusJSON(now: $0) } ?? keySource.statusJSON()
+        let status = keySource.statusJSON(now: now)
         for key in status.keys { if let v = status[key] { o.set(key, v) } }
+        policy.addListing(to: o, now: now)
         return o
     }
 }

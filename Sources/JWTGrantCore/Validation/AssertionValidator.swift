@@ -1,6 +1,10 @@
 /// The RFC 7523 pipeline, in order: size and shape, header (alg, crit) —
 /// both inside `CompactJWS.parse` — issuer by `iss`, keys by `kid` and
-/// `alg`, signature; only then the claims: sub, aud, exp/nbf/iat, replay.
+/// `alg`, signature; only then the trusted issuer's expiry, the claims and
+/// the issuer's policy: trust expiry, sub, allowed_subjects, allowed_clients
+/// and allowed_scopes (exchange only), aud, exp/nbf/iat (with the issuer's
+/// overrides), require_jti, and last replay: an assertion refused by any
+/// earlier rule is never consumed.
 public final class AssertionValidator: Sendable {
     public let policy: ValidationPolicy
     public let issuers: IssuerRegistry
@@ -19,21 +23,31 @@ public final class AssertionValidator: Sendable {
         /// The verified payload, as signed.
         public let claims: JSONValue
         public let issuer: TrustedIssuer
+        /// The `sub` of an access token for it: the issuer's
+        /// `subject_format` applied to the assertion's `sub`.
+        public var accessTokenSubject: String? {
+            guard let bytes = claims["sub"]?.withStringBytes({ Array($0) }), !bytes.isEmpty else { return nil }
+            return issuer.policy.subjectFormat.render(sub: bytes, name: issuer.name, issuer: issuer.issuer)
+        }
         /// The token's payload segment (base64url), for `claimsText()`.
         let payloadSegment: UnsafeRawBufferPointer
     }
 
     /// Validates `token`. With `consume`, the assertion is also recorded as
     /// used (atomically); without, a replay is detected but nothing recorded.
-    public func validate(_ token: UnsafeRawBufferPointer, consume: Bool) throws(JWTGrantError) -> Verified {
+    /// With `use` (the token endpoint), the client-dependent rules of the
+    /// issuer's policy (allowed_clients, allowed_scopes) apply too; without
+    /// (verification alone), they are skipped.
+    public func validate(_ token: UnsafeRawBufferPointer, consume: Bool,
+                         use: AssertionUse? = nil) throws(JWTGrantError) -> Verified {
         var facts = ValidationFacts()
-        return try validate(token, consume: consume, facts: &facts)
+        return try validate(token, consume: consume, use: use, facts: &facts)
     }
 
     /// `validate`, recording in `facts` how far the assertion got (its
     /// trusted issuer; its claims once the signature verified) for the
     /// audit event, whether it passes or not.
-    public func validate(_ token: UnsafeRawBufferPointer, consume: Bool,
+    public func validate(_ token: UnsafeRawBufferPointer, consume: Bool, use: AssertionUse? = nil,
                          facts: inout ValidationFacts) throws(JWTGrantError) -> Verified {
         let jws = try CompactJWS.parse(token, maxLength: policy.maxAssertionBytes)
         let issuer = try IssuerSelection.select(jws, in: issuers)
@@ -44,9 +58,14 @@ public final class AssertionValidator: Sendable {
 
         let claims = jws.payload
         facts.verifiedClaims = claims
+        let trust = issuer.policy
+        try PolicyRules.checkTrust(issuer, now: now)
         try SubjectRule.check(claims)
+        try PolicyRules.checkSubject(claims, policy: trust)
+        if let use { try PolicyRules.checkUse(use, policy: trust) }
         try AudienceRule.check(claims, policy: policy, issuer: issuer)
-        let lastPassing = try TimeRules.check(claims, policy: policy, now: now)
+        let lastPassing = try TimeRules.check(claims, policy: trust.effective(policy), now: now)
+        try PolicyRules.checkJTI(claims, policy: trust)
         if policy.replayProtection {
             let key = try ReplayRule.key(jws, token: token, claims: claims)
             if consume {

@@ -36,6 +36,7 @@ final class MessageDisciplineTests: XCTestCase {
         "status": "the endpoint's HTTP status number",
         "Client.jwtBearerGrantType": "a constant",
         "Self.maxSize": "a constant",
+        "maxSize": "the configured body limit (max_assertion_size + a constant)",
         "Self.describe(name)": "known parameter names only, else \"a parameter\"",
         "id.text": "a known parameter name (FormBody.describe)",
         "capacity": "configured store capacity",

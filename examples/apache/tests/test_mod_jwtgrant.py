@@ -74,11 +74,12 @@ def free_port() -> int:
 
 
 class Httpd:
-    def __init__(self, root: pathlib.Path, issuer: dict | None = None):
+    def __init__(self, root: pathlib.Path, issuer: dict | None = None, config: dict | None = None,
+                 max_body: int | None = MAX_BODY):
         self.root = root
         self.port = free_port()
         (root / "server.json").write_text(json.dumps({
-            "issuer": AUD, "access_token": {"signing_key": SIGNING_KEY, "lifetime": 600}}))
+            "issuer": AUD, "access_token": {"signing_key": SIGNING_KEY, "lifetime": 600}, **(config or {})}))
         (root / "idp.json").write_text(json.dumps(issuer or {
             "name": "apache-idp", "issuer": ISS, "certificate": IDP_CERT}))
         (root / "app.json").write_text(json.dumps({
@@ -105,7 +106,7 @@ MaxSpareThreads 16
 JWTGrantConfig {root}/server.json
 JWTGrantIssuer {root}/idp.json
 JWTGrantClient {root}/app.json
-JWTGrantMaxBody {MAX_BODY}
+{f"JWTGrantMaxBody {max_body}" if max_body else ""}
 <Location /oauth2/token>
     SetHandler jwtgrant-token
 </Location>
@@ -293,6 +294,23 @@ def test_many_threads_share_one_context(httpd):
     for t in threads: t.start()
     for t in threads: t.join(60)
     assert sorted(statuses) == [200] + [400] * 11
+
+
+def test_body_limit_follows_max_assertion_size(tmp_path):
+    """Without JWTGrantMaxBody the module reads as much as the library
+    accepts (max_assertion_size + 32768): an 80 KB assertion allowed by the
+    configuration goes through, and the limit is logged at startup."""
+    h = Httpd(tmp_path, config={"max_assertion_size": 131072}, max_body=None).start()
+    try:
+        big = assertion(pad="x" * (80 * 1024))
+        assert len(big) > 80 * 1024
+        status, _, body = h.token(big)
+        assert status == 200, body
+        status, _, data = h.request("/oauth2/token", b"grant_type=x&" + b"a" * (131072 + 32768))
+        assert status == 413 and json.loads(data)["error"] == "invalid_request"
+        assert "body limit 163840 bytes" in h.log
+    finally:
+        h.stop()
 
 
 def test_bad_configuration_stops_httpd_with_the_library_message(tmp_path):

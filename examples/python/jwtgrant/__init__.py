@@ -145,6 +145,10 @@ STATUS_CODES = {
     "JWTGRANT_EINVALID_SCOPE": -26,
     "JWTGRANT_EINVALID_TOKEN": -27,
     "JWTGRANT_EASSERTION_LIFETIME": -28,
+    "JWTGRANT_ESUBJECT_NOT_ALLOWED": -30,
+    "JWTGRANT_ECLIENT_NOT_ALLOWED": -31,
+    "JWTGRANT_EISSUER_EXPIRED": -32,
+    "JWTGRANT_EJTI_REQUIRED": -33,
 }
 # Module constants OK, EINVAL, ... as in C without the prefix.
 globals().update({k[len("JWTGRANT_"):]: v for k, v in STATUS_CODES.items()})
@@ -225,11 +229,16 @@ _PROTOTYPES = {
     "jwtgrant_remove_issuer": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_char_p, _c_char_pp]),
     "jwtgrant_list_issuers": (ctypes.c_int32, [ctypes.c_void_p, _c_char_pp, _c_char_pp]),
     "jwtgrant_register_client": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_char_p, _c_char_pp]),
+    "jwtgrant_remove_client": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_char_p, _c_char_pp]),
+    "jwtgrant_list_clients": (ctypes.c_int32, [ctypes.c_void_p, _c_char_pp, _c_char_pp]),
+    "jwtgrant_rotate_client_secret": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p,
+                                                       ctypes.c_int64, _c_char_pp]),
     "jwtgrant_verify_assertion": (ctypes.c_int32,
                                   [ctypes.c_void_p, ctypes.c_char_p, _c_char_pp, _c_char_pp]),
     "jwtgrant_exchange_token": (ctypes.c_int32,
                                 [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p,
                                  ctypes.POINTER(ctypes.c_int32), _c_char_pp]),
+    "jwtgrant_token_body_limit": (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), _c_char_pp]),
     "jwtgrant_jwks": (ctypes.c_int32, [ctypes.c_void_p, _c_char_pp, _c_char_pp]),
     "jwtgrant_verify_access_token": (ctypes.c_int32,
                                      [ctypes.c_void_p, ctypes.c_char_p, _c_char_pp, _c_char_pp]),
@@ -459,8 +468,28 @@ class Server:
         return json.loads(self._call_out(self._lib.jwtgrant_list_issuers))
 
     def register_client(self, client: Union[dict, str]) -> None:
+        """Registers an application: ``client_id``, ``client_secret`` (absent
+        only for a public client, ``"token_endpoint_auth_method": "none"``),
+        ``token_endpoint_auth_method``, ``grant_types``, ``scopes`` (absent:
+        the client may request no scope)."""
         err = ctypes.c_void_p()
         self._check(self._lib.jwtgrant_register_client(self._ctx(), _arg(client), ctypes.byref(err)), err)
+
+    def remove_client(self, client_id: str) -> None:
+        """Removes an application (``JWTGrantError`` ``JWTGRANT_ENOTFOUND`` if unknown)."""
+        err = ctypes.c_void_p()
+        self._check(self._lib.jwtgrant_remove_client(self._ctx(), _arg(client_id), ctypes.byref(err)), err)
+
+    def list_clients(self) -> List[Dict[str, Any]]:
+        """The applications, sorted by client_id, never with a secret."""
+        return json.loads(self._call_out(self._lib.jwtgrant_list_clients))
+
+    def rotate_client_secret(self, client_id: str, new_secret: str, grace_seconds: int = 0) -> None:
+        """Gives a client a new secret; the old one stays valid
+        ``grace_seconds`` more seconds (0: replaced at once)."""
+        err = ctypes.c_void_p()
+        self._check(self._lib.jwtgrant_rotate_client_secret(self._ctx(), _arg(client_id), _arg(new_secret),
+                                                            int(grace_seconds), ctypes.byref(err)), err)
 
     def verify_assertion(self, assertion: Union[str, bytes]) -> Dict[str, Any]:
         """The verified claims plus ``_issuer_name``; raises JWTGrantError."""
@@ -475,6 +504,13 @@ class Server:
                                                ctypes.byref(http), ctypes.byref(out))
         text = self._lib.take_string(out)
         return TokenResponse(rc, http.value, json.loads(text) if text is not None else None)
+
+    def token_body_limit(self) -> int:
+        """The largest token request body exchange_token accepts, in bytes
+        (max_assertion_size + 32768)."""
+        out, err = ctypes.c_size_t(), ctypes.c_void_p()
+        self._check(self._lib.jwtgrant_token_body_limit(self._ctx(), ctypes.byref(out), ctypes.byref(err)), err)
+        return out.value
 
     def jwks(self) -> Dict[str, Any]:
         return json.loads(self._call_out(self._lib.jwtgrant_jwks))

@@ -371,7 +371,7 @@ def exchange_refused(server, token, expected: str | None):
     raw = token.encode("utf-8") if isinstance(token, str) else token
     body = f"grant_type={quote(GRANT_TYPE, safe='')}&assertion={quote(raw, safe='')}"
     auth = "Basic " + base64.b64encode(f"{cid}:{secret}".encode()).decode()
-    if not raw or len(body) > 65536:
+    if not raw or len(body) > server.token_body_limit():
         # The form layer refuses a missing assertion or an oversized body
         # before any verification.
         expected = "JWTGRANT_EINVALID_REQUEST"

@@ -249,7 +249,8 @@ def test_extreme_config_numbers_do_not_trap(raw, config):
 
 # --- functions taking a context and a string ------------------------------------------------------
 
-STRING_FUNCS = ["jwtgrant_register_issuer", "jwtgrant_remove_issuer", "jwtgrant_register_client"]
+STRING_FUNCS = ["jwtgrant_register_issuer", "jwtgrant_remove_issuer", "jwtgrant_register_client",
+                "jwtgrant_remove_client"]
 MALFORMED = ["", "{", "[]", "null", b"\xff\xfe\xfd", b'{"name":"\xc3"}', "{}", '{"x":1}',
              "[" * 100000 + "]" * 100000, "{" * 3 + "}" * 3, "A" * (4 << 20)]
 
@@ -291,6 +292,28 @@ def test_remove_issuer_unknown_or_malformed(raw, ctx, arg):
 
 
 @isolated
+@pytest.mark.parametrize("arg", ["", "nosuch", b"\xff", "A" * (1 << 20)], ids=short_id)
+def test_remove_client_unknown_or_malformed(raw, ctx, arg):
+    rc = raw.call("jwtgrant_remove_client", ctx, arg, None)
+    assert name(rc) in ("JWTGRANT_ENOTFOUND", "JWTGRANT_EINVAL")
+
+
+@isolated
+@pytest.mark.parametrize("cid,secret,grace", [(None, "s", 0), ("app", None, 0), (b"\xff", "s", 0), ("app", b"\xff", 0),
+                                              ("app", "", 0), ("app", "s", -1), ("app", "s", -(2**63)),
+                                              ("app", "s", 2**63 - 1), ("nosuch", "s", 0),
+                                              ("A" * (1 << 20), "s", 0), ("app", "A" * (4 << 20), 2**62)],
+                         ids=short_id)
+def test_rotate_client_secret_bad_arguments(raw, ctx, cid, secret, grace):
+    assert raw.call("jwtgrant_register_client", ctx, {"client_id": "app", "client_secret": "old"}, None) == 0
+    err = OutStr(initial=SENTINEL)
+    rc = raw.call("jwtgrant_rotate_client_secret", ctx, cid, secret, grace, err)
+    assert name(rc) in ("JWTGRANT_ENOTFOUND", "JWTGRANT_EINVAL"), name(rc)
+    assert not err.untouched and err.value and len(err.value) < 4096
+    assert name(raw.call("jwtgrant_rotate_client_secret", None, "app", "s", 0, None)) == "JWTGRANT_EINVAL"
+
+
+@isolated
 def test_register_issuer_with_null_error_out(raw, ctx):
     assert raw.call("jwtgrant_register_issuer", ctx, issuer_json(), None) == 0
     assert name(raw.call("jwtgrant_register_issuer", ctx, issuer_json(), None)) == "JWTGRANT_EEXISTS"
@@ -312,7 +335,8 @@ def test_set_log_callback_null_arguments(raw, ctx):
 # --- functions with an output string --------------------------------------------------------------
 
 @isolated
-@pytest.mark.parametrize("fn", ["jwtgrant_list_issuers", "jwtgrant_jwks", "jwtgrant_stats"])
+@pytest.mark.parametrize("fn", ["jwtgrant_list_issuers", "jwtgrant_jwks", "jwtgrant_stats",
+                                "jwtgrant_list_clients"])
 def test_out_only_functions(raw, ctx, fn):
     out, err = OutStr(initial=SENTINEL), OutStr(initial=SENTINEL)
     assert name(raw.call(fn, None, out, err)) == "JWTGRANT_EINVAL"

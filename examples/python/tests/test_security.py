@@ -238,18 +238,14 @@ def test_repeated_unknown_parameter_name_is_not_echoed(make_server):
     token = mint("pyjwt", "RS256", key_for_alg("RS256"), claims())
     auth = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
     base = f"grant_type={urllib.parse.quote(GRANT, safe='')}&assertion={token}"
-    rc, http, answer = s.exchange_token(auth, base + "&XYZZYsecret=1&XYZZYsecret=2")
-    assert (jwtgrant.status_name(rc), http) == ("JWTGRANT_EINVALID_REQUEST", 400)
-    assert "XYZZY" not in answer["error_description"] and "a parameter" in answer["error_description"]
-    rc, http, answer = s.exchange_token(auth, base + "&x%0D%0A%1B=1&x%0D%0A%1B=2")
-    assert jwtgrant.status_name(rc) == "JWTGRANT_EINVALID_REQUEST"
-    assert all(c >= " " for c in answer["error_description"])
-    rc, http, answer = s.exchange_token(auth, base + "&XYZZY=%ZZ")
-    assert jwtgrant.status_name(rc) == "JWTGRANT_EINVALID_REQUEST"
-    assert "XYZZY" not in answer["error_description"]
-    rc, http, answer = s.exchange_token(auth, base + "&scope=a&scope=b")
-    assert jwtgrant.status_name(rc) == "JWTGRANT_EINVALID_REQUEST"
-    assert 'parameter "scope" is repeated' in answer["error_description"]
+    # The client gets the generic description of the status (the detailed
+    # reason, which names only known parameters, is checked by the engine's
+    # FormBodyTests); no caller text comes back.
+    generic = "the request is malformed or lacks a required parameter"
+    for extra in ["&XYZZYsecret=1&XYZZYsecret=2", "&x%0D%0A%1B=1&x%0D%0A%1B=2", "&XYZZY=%ZZ", "&scope=a&scope=b"]:
+        rc, http, answer = s.exchange_token(auth, base + extra)
+        assert (jwtgrant.status_name(rc), http) == ("JWTGRANT_EINVALID_REQUEST", 400)
+        assert answer == {"error": "invalid_request", "error_description": generic}, answer
 
 
 # --- 2. identifiers compare as bytes: NFC/NFD pairs through the C ABI ---------------
