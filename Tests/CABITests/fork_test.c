@@ -226,6 +226,12 @@ static int child_checks(jwtgrant_ctx *inherited, const char *fast_token, const c
         size_t limit = 0;
         EXPECT_STATUS(jwtgrant_token_body_limit(inherited, &limit, NULL), JWTGRANT_EINVAL);
     }
+    EXPECT_STATUS(jwtgrant_set_log_callback(inherited, NULL, NULL, NULL), JWTGRANT_EINVAL);
+    {
+        char *stats = NULL;
+        EXPECT_STATUS(jwtgrant_stats(inherited, &stats, NULL), JWTGRANT_EINVAL);
+        CHECK(stats == NULL, "no counters from the parent's context");
+    }
 
     jwtgrant_ctx_free(inherited);
     double used = now_seconds() - t0;

@@ -192,3 +192,37 @@ def test_stats_before_any_request(make_server):
     st = make_server().stats()
     assert st["exchanges"]["total"] == 0 and st["exchanges"]["latency_us"] == {"p50": None, "p90": None, "p99": None}
     assert st["jwks"] == {} and st["replay_store_size"] == 0
+
+
+def test_exchange_event_carries_the_detail_the_client_is_not_told(make_server, captured):
+    """The HTTP answer's error_description is the status's generic text; the
+    exchange event's reason is the detailed one (the rule, the policy field),
+    with the trusted issuer, the verified sub and the authenticated client."""
+    s = make_server()
+    s.register_issuer(dict(issuer_json(), allowed_clients=["someone-else"]))
+    s.register_client({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "grant_types": [GRANT]})
+    s.log_to_logging()
+    token = craft({"alg": "RS256"}, claims(jti="q7Zk-0002"), RSA)
+    rc, http, answer = s.exchange_token(basic(), body(token))
+    assert jwtgrant.status_name(rc) == "JWTGRANT_ECLIENT_NOT_ALLOWED" and http == 400
+    e = events(captured, "exchange")[-1].jwtgrant_event
+    assert e["status_name"] == "JWTGRANT_ECLIENT_NOT_ALLOWED" and e["oauth_error"] == answer["error"]
+    assert "allowed_clients" in e["reason"]
+    assert "allowed_clients" not in answer["error_description"]
+    assert e["reason"] != answer["error_description"]
+    assert e["issuer_name"] == "partner" and e["sub"] == SUB and e["client_id"] == CLIENT_ID
+    assert e["jti_hash"] == hashlib.sha256(b"q7Zk-0002").hexdigest()[:16]
+    # Refused by policy, the assertion was not consumed: it still verifies.
+    assert s.verify_assertion(token)
+
+    # (The policy runs before the time rules: an expired assertion needs an
+    # issuer that allows the client.)
+    s.remove_issuer("partner")
+    s.register_issuer(issuer_json())
+    expired = craft({"alg": "RS256"}, claims(exp=1, iat=0), RSA)
+    rc, http, answer = s.exchange_token(basic(), body(expired))
+    assert jwtgrant.status_name(rc) == "JWTGRANT_EEXPIRED"
+    e = events(captured, "exchange")[-1].jwtgrant_event
+    assert answer["error_description"] == "the assertion has expired"
+    assert e["reason"] != answer["error_description"] and "(exp)" in e["reason"]
+    assert e["issuer_name"] == "partner" and e["sub"] == SUB
