@@ -16,13 +16,16 @@ import os
 import pathlib
 import signal
 import socket
+import shutil
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+import weakref
 
 import jwt
 from cryptography import x509
@@ -118,9 +121,14 @@ class Nginx:
                  upstream_port: int | None = None, extra_http: str = "", globals_: str = ""):
         self.root = root
         self.port = free_port()
-        for d in ("logs", "temp"):
-            (root / d).mkdir(exist_ok=True)
+        (root / "logs").mkdir(exist_ok=True)
         os.chmod(root, 0o755)
+        # The worker (user nobody when started as root) writes request bodies
+        # and any store file here: a directory it can reach (pytest's own
+        # are private to their owner).
+        self.temp = pathlib.Path(tempfile.mkdtemp(prefix="jwtgrant-nginx-"))
+        os.chmod(self.temp, 0o777)
+        weakref.finalize(self, shutil.rmtree, self.temp, True)
         self.write_files(server, issuers, clients)
         user = "user nobody nogroup;" if os.geteuid() == 0 else ""
         upstream = ""
@@ -150,11 +158,11 @@ events {{ worker_connections 1024; }}
 http {{
     log_format jwt '$status $request_uri sub=$jwtgrant_sub client=$jwtgrant_client_id jti=$jwtgrant_jti';
     access_log {root}/logs/access.log jwt;
-    client_body_temp_path {root}/temp/body;
-    proxy_temp_path {root}/temp/proxy;
-    fastcgi_temp_path {root}/temp/fastcgi;
-    uwsgi_temp_path {root}/temp/uwsgi;
-    scgi_temp_path {root}/temp/scgi;
+    client_body_temp_path {self.temp}/body;
+    proxy_temp_path {self.temp}/proxy;
+    fastcgi_temp_path {self.temp}/fastcgi;
+    uwsgi_temp_path {self.temp}/uwsgi;
+    scgi_temp_path {self.temp}/scgi;
     jwtgrant_config {root}/server.json;
 {issuer_lines}
 {client_lines}
@@ -243,6 +251,7 @@ http {{
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        shutil.rmtree(self.temp, ignore_errors=True)
         if self.proc:
             self.out.close()
             return self.proc.returncode
