@@ -156,7 +156,7 @@ thread_pool jwtgrant threads={threads};
 {globals_}
 events {{ worker_connections 1024; }}
 http {{
-    log_format jwt '$status $request_uri sub=$jwtgrant_sub client=$jwtgrant_client_id jti=$jwtgrant_jti';
+    log_format jwt '$status $request_uri sub=$jwtgrant_sub client=$jwtgrant_client_id jti=$jwtgrant_jti pid=$pid';
     access_log {root}/logs/access.log jwt;
     client_body_temp_path {self.temp}/body;
     proxy_temp_path {self.temp}/proxy;
