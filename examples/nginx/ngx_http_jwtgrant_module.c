@@ -1209,6 +1209,13 @@ ngx_http_jwtgrant_postconfiguration(ngx_conf_t *cf)
     }
     jwtgrant_ctx_free(ctx);
 
+    if (!mcf->signing_key) {
+        ngx_log_error(NGX_LOG_NOTICE, cf->log, 0,
+                      "jwtgrant: no access_token.signing_key in jwtgrant_config: the worker "
+                      "generates a key when it starts, so its access tokens stop verifying after "
+                      "a reload or restart");
+    }
+
     return ngx_http_jwtgrant_check_workers(cf->log, cf->cycle, mcf);
 }
 
