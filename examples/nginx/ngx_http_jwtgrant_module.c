@@ -96,6 +96,8 @@ typedef struct {
     ngx_event_t         wait;
     unsigned            done:1;
     unsigned            verified:1;
+    unsigned            own_response:1; /* the module wrote this response */
+    unsigned            replace_body:1; /* nginx's own 413 page, replaced */
     ngx_str_t           sub;
     ngx_str_t           client_id;
     ngx_str_t           scope;
@@ -652,9 +654,20 @@ static ngx_int_t
 ngx_http_jwtgrant_send(ngx_http_request_t *r, ngx_uint_t status, u_char *body, size_t len,
     ngx_uint_t no_store)
 {
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
-    ngx_int_t     rc;
+    ngx_buf_t                *b;
+    ngx_chain_t               out;
+    ngx_int_t                 rc;
+    ngx_http_jwtgrant_req_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_jwtgrant_module);
+    if (ctx == NULL) {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_jwtgrant_req_t));
+        if (ctx == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        ngx_http_set_ctx(r, ctx, ngx_http_jwtgrant_module);
+    }
+    ctx->own_response = 1;
 
     if (no_store
         && (ngx_http_jwtgrant_add_header(r, "Cache-Control", "no-store") != NGX_OK
@@ -706,6 +719,95 @@ ngx_http_jwtgrant_oauth_error(ngx_http_request_t *r, ngx_uint_t status, const ch
     }
     last = ngx_sprintf(p, "{\"error\":\"%s\",\"error_description\":\"%s\"}", error, description);
     return ngx_http_jwtgrant_send(r, status, p, (size_t) (last - p), 1);
+}
+
+
+/* ---- nginx's own 413 at the token endpoint, as RFC 6749 JSON ---------- */
+
+/* nginx refuses a body over client_max_body_size (which a jwtgrant_token
+ * location lowers to jwtgrant_max_body) itself, before the handler runs, with
+ * an HTML page. At the token endpoint these filters send the same JSON and
+ * headers as the module's other refusals instead. */
+
+static ngx_http_output_header_filter_pt  ngx_http_jwtgrant_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_jwtgrant_next_body_filter;
+
+static u_char ngx_http_jwtgrant_too_large[] =
+    "{\"error\":\"invalid_request\",\"error_description\":\"the request body is too large\"}";
+
+
+static ngx_int_t
+ngx_http_jwtgrant_header_filter(ngx_http_request_t *r)
+{
+    ngx_http_jwtgrant_loc_conf_t  *lcf;
+    ngx_http_jwtgrant_req_t       *ctx;
+
+    if (r->headers_out.status != NGX_HTTP_REQUEST_ENTITY_TOO_LARGE || r != r->main) {
+        return ngx_http_jwtgrant_next_header_filter(r);
+    }
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_jwtgrant_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_jwtgrant_module);
+    if (!lcf->token || (ctx && ctx->own_response)) {
+        return ngx_http_jwtgrant_next_header_filter(r);
+    }
+    if (ctx == NULL) {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_jwtgrant_req_t));
+        if (ctx == NULL) {
+            return NGX_ERROR;
+        }
+        ngx_http_set_ctx(r, ctx, ngx_http_jwtgrant_module);
+    }
+    ctx->replace_body = 1;
+    if (ngx_http_jwtgrant_add_header(r, "Cache-Control", "no-store") != NGX_OK
+        || ngx_http_jwtgrant_add_header(r, "Pragma", "no-cache") != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.charset.len = 0;
+    ngx_http_clear_content_length(r);
+    r->headers_out.content_length_n = (off_t) (sizeof(ngx_http_jwtgrant_too_large) - 1);
+    return ngx_http_jwtgrant_next_header_filter(r);
+}
+
+
+static ngx_int_t
+ngx_http_jwtgrant_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_http_jwtgrant_req_t  *ctx;
+    ngx_chain_t              *cl, out;
+    ngx_buf_t                *b;
+    ngx_uint_t                last = 0;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_jwtgrant_module);
+    if (ctx == NULL || !ctx->replace_body) {
+        return ngx_http_jwtgrant_next_body_filter(r, in);
+    }
+    for (cl = in; cl; cl = cl->next) {         /* nginx's page: consumed, not sent */
+        if (cl->buf->last_buf || cl->buf->last_in_chain) {
+            last = 1;
+        }
+        cl->buf->pos = cl->buf->last;
+        cl->buf->file_pos = cl->buf->file_last;
+    }
+    if (!last) {
+        return NGX_OK;
+    }
+    ctx->replace_body = 0;
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+    b->pos = ngx_http_jwtgrant_too_large;
+    b->last = b->pos + sizeof(ngx_http_jwtgrant_too_large) - 1;
+    b->memory = 1;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+    out.buf = b;
+    out.next = NULL;
+    return ngx_http_jwtgrant_next_body_filter(r, &out);
 }
 
 
@@ -1200,6 +1302,11 @@ ngx_http_jwtgrant_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
     *h = ngx_http_jwtgrant_access_handler;
+
+    ngx_http_jwtgrant_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_jwtgrant_header_filter;
+    ngx_http_jwtgrant_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_jwtgrant_body_filter;
 
     /* Checked here, so that `nginx -t` and a reload fail with the library's
      * message; this context is freed at once, before any fork. */
