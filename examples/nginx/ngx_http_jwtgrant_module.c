@@ -78,6 +78,7 @@ typedef struct {
 typedef struct {
     ngx_flag_t          protect;
     ngx_flag_t          token;          /* this location is the token endpoint */
+    ngx_flag_t          jwks;           /* this location serves the JWKS */
 } ngx_http_jwtgrant_loc_conf_t;
 
 /* What the thread of an exchange reads and writes. */
@@ -444,6 +445,7 @@ ngx_http_jwtgrant_token(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static char *
 ngx_http_jwtgrant_jwks(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+    ngx_http_jwtgrant_loc_conf_t   *lcf = conf;
     ngx_http_core_loc_conf_t       *clcf;
     ngx_http_jwtgrant_main_conf_t  *mcf;
 
@@ -452,6 +454,7 @@ ngx_http_jwtgrant_jwks(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "is duplicate: the location already has a content handler";
     }
     clcf->handler = ngx_http_jwtgrant_jwks_handler;
+    lcf->jwks = 1;
     mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_jwtgrant_module);
     mcf->enabled = 1;
     return NGX_CONF_OK;
@@ -1215,7 +1218,9 @@ ngx_http_jwtgrant_access_handler(ngx_http_request_t *r)
     ngx_int_t                      ok;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_jwtgrant_module);
-    if (!lcf->protect) {
+    if (!lcf->protect || lcf->token || lcf->jwks) {
+        /* The token endpoint authenticates clients its own way, and the
+         * keys are public: neither inherits jwtgrant_protect. */
         return NGX_DECLINED;
     }
     ctx = ngx_http_get_module_ctx(r->main, ngx_http_jwtgrant_module);

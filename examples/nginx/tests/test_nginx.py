@@ -141,6 +141,23 @@ def test_tampered_expired_foreign_or_missing_tokens_get_401(nginx, upstream):
     check_log(nginx, token, tampered_sig)
 
 
+def test_protect_inherited_from_http_spares_the_token_endpoint_and_jwks(tmp_path, upstream):
+    n = Nginx(tmp_path, upstream_port=upstream.port, extra_http="jwtgrant_protect on;").start()
+    try:
+        status, _, body = n.token(assertion())        # Basic client auth, no bearer token
+        assert status == 200, body
+        assert n.request("/oauth2/jwks", method="GET", auth=None)[0] == 200
+        token = body["access_token"]
+        # Every other URI of the server inherits the protection.
+        status, headers, _ = n.get("/anything-else")
+        assert status == 401 and headers["WWW-Authenticate"].startswith('Bearer error="invalid_token"')
+        assert n.get("/anything-else", token)[0] in (403, 404)   # past the check; no such file
+        assert n.get("/protected/x", token)[0] == 200
+    finally:
+        n.stop()
+    check_log(n)
+
+
 # ---- RFC 6749 errors and HTTP-level refusals ------------------------------
 
 def test_every_rfc6749_error_comes_through_with_its_status(tmp_path):
