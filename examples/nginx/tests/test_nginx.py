@@ -323,6 +323,16 @@ def test_a_stalled_jwks_endpoint_does_not_delay_other_issuers(tmp_path):
 
         stalled = [pool.submit(stalled_exchange, i) for i in range(4)]
         assert stall.accepted.wait(5), "the library never contacted the stalled JWKS endpoint"
+        # A client that gives up on a stalled exchange and disconnects.
+        a = jwt.encode({"iss": "https://stalled.example.com", "sub": "gone", "aud": AUD, "iat": now,
+                        "exp": now + 300, "jti": "stalled-gone"}, stalled_key, algorithm="ES256",
+                       headers={"kid": "k1"})
+        form = urllib.parse.urlencode({"grant_type": GRANT, "assertion": a}).encode()
+        with socket.create_connection(("127.0.0.1", n.port)) as gone:
+            gone.sendall(b"POST /oauth2/token HTTP/1.1\r\nHost: x\r\nAuthorization: "
+                         + basic(CLIENT_ID, CLIENT_SECRET).encode()
+                         + b"\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: "
+                         + str(len(form)).encode() + b"\r\n\r\n" + form)
         t0 = time.monotonic()
         tokens = [assertion() for _ in range(100)]
 
@@ -345,6 +355,9 @@ def test_a_stalled_jwks_endpoint_does_not_delay_other_issuers(tmp_path):
             status, body, took = f.result(timeout=30)
             assert status == 400 and body["error"] == "invalid_grant", body
             assert took >= read_timeout_ms / 1000 - 0.5
+        # The answer to the client that left found a closed connection; the
+        # worker goes on.
+        assert n.token(assertion())[0] == 200
     finally:
         pool.shutdown(wait=True)
         n.stop()
@@ -435,9 +448,13 @@ def test_reload_under_load_drops_no_request(tmp_path, upstream):
         for t in threads:
             t.start()
         workers = [n.worker_pids()]
-        for _ in range(3):
+        for i in range(3):
             time.sleep(0.7)
-            n.send(signal.SIGHUP)
+            if i == 0:          # as an operator would: nginx -s reload (SIGHUP through the pid file)
+                r = subprocess.run(n.args("-s", "reload"), capture_output=True, text=True, timeout=30)
+                assert r.returncode == 0, r.stderr
+            else:
+                n.send(signal.SIGHUP)
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline and n.worker_pids() & workers[-1]:
                 time.sleep(0.05)
