@@ -51,6 +51,9 @@
 #include <jansson.h>
 #include <jwtgrant.h>
 
+#include <pthread.h>
+#include <sys/syscall.h>
+
 #define JWTGRANT_MAX_FILE (1024 * 1024)
 #define JWTGRANT_DEFAULT_MAX_BODY (64 * 1024)
 /* A pending exchange keeps a timer so that a worker shutting down
@@ -106,6 +109,18 @@ typedef struct {
 } ngx_http_jwtgrant_req_t;
 
 static jwtgrant_ctx *ngx_http_jwtgrant_worker_ctx;   /* one per worker */
+
+/* The threads of the pool that ran an exchange (Linux thread ids). nginx's
+ * pool threads are detached and still run their thread-local destructors
+ * (OpenSSL's, the Swift runtime's) after nginx has stopped waiting for them;
+ * a process exiting meanwhile runs OpenSSL's atexit cleanup against them
+ * (seen as a rare "double free" at a worker's exit). exit_process waits
+ * until they are gone. */
+#define JWTGRANT_MAX_TIDS 1024
+static pthread_mutex_t  ngx_http_jwtgrant_tids_lock = PTHREAD_MUTEX_INITIALIZER;
+static pid_t            ngx_http_jwtgrant_tids[JWTGRANT_MAX_TIDS];
+static ngx_uint_t       ngx_http_jwtgrant_ntids;
+static __thread int     ngx_http_jwtgrant_tid_known;
 
 static ngx_int_t ngx_http_jwtgrant_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_jwtgrant_postconfiguration(ngx_conf_t *cf);
@@ -844,6 +859,14 @@ ngx_http_jwtgrant_exchange_thread(void *data, ngx_log_t *log)
     ngx_http_jwtgrant_exchange_t  *x = data;
 
     (void) log;
+    if (!ngx_http_jwtgrant_tid_known) {
+        ngx_http_jwtgrant_tid_known = 1;
+        pthread_mutex_lock(&ngx_http_jwtgrant_tids_lock);
+        if (ngx_http_jwtgrant_ntids < JWTGRANT_MAX_TIDS) {
+            ngx_http_jwtgrant_tids[ngx_http_jwtgrant_ntids++] = (pid_t) syscall(SYS_gettid);
+        }
+        pthread_mutex_unlock(&ngx_http_jwtgrant_tids_lock);
+    }
     x->http_status = 500;
     x->response = NULL;
     x->rc = jwtgrant_exchange_token(x->ctx, x->authorization, x->body, &x->http_status,
@@ -1364,11 +1387,28 @@ ngx_http_jwtgrant_init_process(ngx_cycle_t *cycle)
 
 
 /* nginx's thread pools are stopped (their exit_process runs first, waiting
- * for the tasks in progress) before this frees the context. */
+ * for the tasks in progress) before this runs. It waits, up to 2 s, until
+ * the threads that ran exchanges have ended altogether, then frees the
+ * context. */
 static void
 ngx_http_jwtgrant_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_uint_t  i, waited;
+    char        path[64];
+
     (void) cycle;
+    pthread_mutex_lock(&ngx_http_jwtgrant_tids_lock);
+    for (i = 0, waited = 0; i < ngx_http_jwtgrant_ntids; i++) {
+        ngx_snprintf((u_char *) path, sizeof(path), "/proc/self/task/%P%Z",
+                     (ngx_pid_t) ngx_http_jwtgrant_tids[i]);
+        while (access(path, F_OK) == 0 && waited < 2000) {
+            ngx_msleep(1);
+            waited++;
+        }
+    }
+    ngx_http_jwtgrant_ntids = 0;
+    pthread_mutex_unlock(&ngx_http_jwtgrant_tids_lock);
+
     jwtgrant_ctx_free(ngx_http_jwtgrant_worker_ctx);
     ngx_http_jwtgrant_worker_ctx = NULL;
 }
