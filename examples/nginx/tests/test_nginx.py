@@ -419,6 +419,8 @@ def test_worker_rule_also_holds_when_worker_processes_follows_http(tmp_path):
     n = Nginx(tmp_path)
     conf = (tmp_path / "nginx.conf").read_text().replace("worker_processes 1;", "") + "\nworker_processes 3;\n"
     (tmp_path / "nginx.conf").write_text(conf)
+    rc, out = n.test_config()
+    assert rc != 0 and 'worker_processes is 3 but the store is "memory"' in out, out
     proc = subprocess.run(n.args("-g", "daemon off; master_process on;"), capture_output=True,
                           text=True, timeout=30)
     out = proc.stdout + proc.stderr + n.log

@@ -4,6 +4,7 @@ accepted exactly once, and the workers share the signing key.
 Needs the shared stores ("store": "sqlite:PATH"); without them nginx refuses
 to start (the library refuses the store), and this file fails.
 """
+import os
 import re
 import threading
 
@@ -15,9 +16,14 @@ def test_two_workers_on_sqlite_accept_a_raced_assertion_once(tmp_path):
     n = Nginx(tmp_path, workers=2, upstream_port=upstream.port,
               server={"issuer": AUD, "store": "sqlite:{temp}/replay.db",
                       "access_token": {"signing_key": SIGNING_KEY, "lifetime": 600}})
-    # The store lives where the workers (user nobody under root) can write.
+    # The store lives where the workers (user nobody under root) can write;
+    # the master opens it first, as root, when it checks the configuration,
+    # so the file is made beforehand, writable by the workers.
     server_json = tmp_path / "server.json"
     server_json.write_text(server_json.read_text().replace("{temp}", str(n.temp)))
+    db = n.temp / "replay.db"
+    db.touch()
+    os.chmod(db, 0o666)
     rc, out = n.test_config()
     assert rc == 0, out
     n.start()
