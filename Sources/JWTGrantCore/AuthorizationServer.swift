@@ -12,6 +12,9 @@ public final class AuthorizationServer: @unchecked Sendable {
     public let tokenEndpoint: TokenEndpoint
     /// Who fetches JWKS endpoints: libcurl, or the host's fetch function.
     public let jwksFetchers = JWKSFetcherRouter()
+    /// The fork generation this context was created in (ForkGuard): a
+    /// context is used only in the process that created it.
+    public let forkGeneration: UInt64 = ForkGuard.register()
 
     public init(configJSON: String?, clock: AdjustableClock = AdjustableClock()) throws(JWTGrantError) {
         let config = try ServerConfig(json: configJSON)
@@ -22,15 +25,16 @@ public final class AuthorizationServer: @unchecked Sendable {
         let validator = AssertionValidator(policy: ValidationPolicy(config), issuers: issuers,
                                            replay: replay, clock: clock)
         self.validator = validator
-        let clients = ClientRegistry()
+        let clients = ClientRegistry(clock: clock)
         self.clients = clients
         self.tokenEndpoint = TokenEndpoint(
             config: AccessTokenConfig(issuer: config.issuer, lifetime: Int(config.accessTokenLifetime)),
             signer: try SigningKeySigner(config),
-            verifier: { (assertion, consume) throws(JWTGrantError) -> JSONValue in
-                try validator.validate(assertion, consume: consume).claims
+            verifier: { (assertion, use) throws(JWTGrantError) -> VerifiedGrant in
+                let v = try validator.validate(assertion, consume: true, use: use)
+                return VerifiedGrant(claims: v.claims, subject: v.accessTokenSubject, idp: v.issuer.issuer)
             },
-            clock: clock, clients: clients)
+            clock: clock, clients: clients, maxAssertionBytes: config.maxAssertionBytes)
     }
 
     deinit { issuers.closeAll() }
@@ -55,7 +59,8 @@ public final class AuthorizationServer: @unchecked Sendable {
 
     public func listIssuers() -> JSONValue {
         let a = JSONValue.array()
-        for i in issuers.all() { a.append(i.listingJSON()) }
+        let now = clock.now()
+        for i in issuers.all() { a.append(i.listingJSON(now: now)) }
         return a
     }
 
@@ -67,6 +72,7 @@ public final class AuthorizationServer: @unchecked Sendable {
             fetcher: jwksFetchers.fetcher(forIssuer: issuerName),
             parse: { (doc) throws(JWTGrantError) -> [VerificationKey] in try KeyLoader.loadJWKS(doc) },
             kidOf: { $0.kid },
+            ignoredKeys: { KeyLoader.ignoredKeys($0).map(\.json) },
             wallClock: clock))
     }
 
@@ -82,7 +88,8 @@ public final class AuthorizationServer: @unchecked Sendable {
             try remote.set.supply(document: document, maxAge: maxAge)
         case let inline as StaticKeySource where inline.kind == "jwks":
             try JWKSDocument.checkShape(document, code: .invalidArgument)
-            let source = try StaticKeySource(kind: "jwks", keys: KeyLoader.loadJWKS(document))
+            let set = try KeyLoader.loadJWKSReport(document)
+            let source = try StaticKeySource(kind: "jwks", keys: set.keys, ignored: set.ignored)
             try issuers.replaceKeySource(of: issuer, with: source)
         default:
             throw JWTGrantError(.invalidArgument,
