@@ -67,9 +67,9 @@ def access_token_like_ours(kid: str, key=SIGNING, **over) -> str:
     return jwt.encode(claims, key, algorithm="ES256", headers={"typ": "at+jwt", "kid": kid})
 
 
-# ---- the product flow ------------------------------------------------------
+# ---- the token request, the JWKS and a protected location -----------------
 
-def test_the_product_request_with_curl_and_a_protected_location(nginx, upstream):
+def test_the_curl_token_request_and_a_protected_location(nginx, upstream):
     a = assertion()
     r = subprocess.run(
         ["curl", "-sS", "-D", "-", "-u", f"{CLIENT_ID}:{CLIENT_SECRET}",
