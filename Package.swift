@@ -30,10 +30,19 @@ let package = Package(
         // checks every exported Swift function against its C prototype.
         .systemLibrary(name: "CJWTGrantHeader"),
 
+        // The JSON reader of the hot path (JWS header, claims set): simdjson
+        // behind a plain C interface, as strict as jansson. C++ stays inside
+        // this target; the Swift targets import only its C header.
+        .target(
+            name: "CJOSEJSON",
+            cxxSettings: [.unsafeFlags(["-O2", "-fno-rtti"])],
+            linkerSettings: [.linkedLibrary("simdjson")]
+        ),
+
         // The engine: pure Swift, no Foundation, no C ABI concerns.
         .target(
             name: "JWTGrantCore",
-            dependencies: ["COpenSSL", "CJansson", "CSodium", "CCurl"]
+            dependencies: ["COpenSSL", "CJansson", "CSodium", "CCurl", "CJOSEJSON"]
         ),
 
         // The thin C-ABI shell that becomes libjwtgrant.so.
@@ -61,5 +70,6 @@ let package = Package(
             // Test fixtures are read from the source tree (#filePath), not bundled.
             exclude: ["Fixtures"]
         ),
-    ]
+    ],
+    cxxLanguageStandard: .cxx17
 )

@@ -53,6 +53,13 @@ public final class JSONValue: @unchecked Sendable {
         }.get()
     }
 
+    public static func parse(_ bytes: [UInt8], what: String,
+                             code: ErrorCode = .invalidArgument) throws(JWTGrantError) -> JSONValue {
+        try bytes.withUnsafeBytes { b in
+            Result { () throws(JWTGrantError) -> JSONValue in try parse(b, what: what, code: code) }
+        }.get()
+    }
+
     /// Parses and requires a JSON object at the top level.
     public static func parseObject(_ bytes: UnsafeRawBufferPointer, what: String,
                                    code: ErrorCode = .invalidArgument) throws(JWTGrantError) -> JSONValue {
