@@ -28,7 +28,7 @@ public final class AuthorizationServer: @unchecked Sendable {
             config: AccessTokenConfig(issuer: config.issuer, lifetime: Int(config.accessTokenLifetime)),
             signer: try SigningKeySigner(config),
             verifier: { (assertion, consume) throws(JWTGrantError) -> JSONValue in
-                try validator.validate(assertion, consume: consume).claims
+                try validator.validate(assertion, consume: consume).claimsWithIssuerName()
             },
             clock: clock, clients: clients)
     }

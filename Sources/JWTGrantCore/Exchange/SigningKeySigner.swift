@@ -45,6 +45,11 @@ public struct SigningKeySigner: AccessTokenSigner {
             key.verificationKey.verify(jws.algorithm, signingInput: input, signature: $0)
         }
         guard ok else { throw JWTGrantError(.invalidToken, "the signature does not verify") }
-        return (jws.header, jws.payload)
+        // The caller hands these to the host: jansson objects.
+        do {
+            return (try jws.segmentJSON(token, payload: false), try jws.segmentJSON(token, payload: true))
+        } catch {
+            throw JWTGrantError(.invalidToken, error.reason)
+        }
     }
 }

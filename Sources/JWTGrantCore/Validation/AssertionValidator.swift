@@ -17,7 +17,7 @@ public final class AssertionValidator: Sendable {
     /// The outcome of a successful validation.
     public struct Verified {
         /// The verified payload, as signed.
-        public let claims: JSONValue
+        public let claims: JOSEObject
         public let issuer: TrustedIssuer
         /// The token's payload segment (base64url), for `claimsText()`.
         let payloadSegment: UnsafeRawBufferPointer

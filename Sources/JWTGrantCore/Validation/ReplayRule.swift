@@ -3,7 +3,7 @@
 /// record is written only after every other rule passed, and kept until the
 /// assertion could no longer be used anyway.
 struct ReplayRule {
-    static func key(_ jws: CompactJWS, claims: JSONValue, issuer: TrustedIssuer) throws(JWTGrantError) -> ReplayKey {
+    static func key(_ jws: CompactJWS, claims: JOSEObject, issuer: TrustedIssuer) throws(JWTGrantError) -> ReplayKey {
         if let jti = claims["jti"] {
             guard let s = jti.stringValue, !s.isEmpty else {
                 throw JWTGrantError(.claim, "claim jti must be a non-empty string")

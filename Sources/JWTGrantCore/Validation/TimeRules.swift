@@ -4,7 +4,7 @@
 /// to each. Returns the instant until which the assertion could be used,
 /// which is how long its replay record must be kept.
 struct TimeRules {
-    static func check(_ claims: JSONValue, policy: ValidationPolicy, now: Double) throws(JWTGrantError) -> Double {
+    static func check(_ claims: JOSEObject, policy: ValidationPolicy, now: Double) throws(JWTGrantError) -> Double {
         guard let exp = try NumericDate.read(claims, "exp") else {
             throw JWTGrantError(.claim, "claim exp is missing")
         }
