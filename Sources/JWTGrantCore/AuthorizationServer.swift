@@ -27,8 +27,10 @@ public final class AuthorizationServer: @unchecked Sendable {
         self.tokenEndpoint = TokenEndpoint(
             config: AccessTokenConfig(issuer: config.issuer, lifetime: Int(config.accessTokenLifetime)),
             signer: try SigningKeySigner(config),
-            verifier: { (assertion, consume) throws(JWTGrantError) -> JSONValue in
-                try validator.validate(assertion, consume: consume).claimsWithIssuerName()
+            // The lean path: only the verified sub leaves the pipeline.
+            subjectVerifier: { (assertion, consume) throws(JWTGrantError) -> [UInt8] in
+                let verified = try validator.validate(assertion, consume: consume)
+                return verified.claims["sub"]?.withStringBytes { Array($0) } ?? []
             },
             clock: clock, clients: clients)
     }

@@ -7,16 +7,39 @@ public final class TokenEndpoint: Sendable {
     public let config: AccessTokenConfig
     public let signer: any AccessTokenSigner
     public let clients: ClientRegistry
-    private let verifier: AssertionVerifier
+    private let verifySubject: AssertionSubjectVerifier
     private let clock: any Clock
+    /// The issued tokens' header, `{"typ":"at+jwt","alg":...,"kid":...}`,
+    /// the same for every token: written once.
+    private let headerJSON: [UInt8]
 
+    /// An endpoint over the lean pipeline (`AssertionSubjectVerifier`).
     public init(config: AccessTokenConfig, signer: any AccessTokenSigner,
-                verifier: @escaping AssertionVerifier, clock: any Clock, clients: ClientRegistry) {
+                subjectVerifier: @escaping AssertionSubjectVerifier, clock: any Clock, clients: ClientRegistry) {
         self.config = config
         self.signer = signer
-        self.verifier = verifier
+        self.verifySubject = subjectVerifier
         self.clock = clock
         self.clients = clients
+        var h = JSONText(capacity: 128)
+        h.raw(#"{"typ":"at+jwt","alg":"#)
+        h.string(signer.algorithm)
+        h.raw(#","kid":"#)
+        h.string(signer.kid)
+        h.raw("}")
+        headerJSON = h.bytes
+    }
+
+    /// An endpoint over a verifier that returns the claims (their `sub` is used).
+    public convenience init(config: AccessTokenConfig, signer: any AccessTokenSigner,
+                            verifier: @escaping AssertionVerifier, clock: any Clock, clients: ClientRegistry) {
+        self.init(config: config, signer: signer, subjectVerifier: { (assertion, consume) throws(JWTGrantError) -> [UInt8] in
+            let claims = try verifier(assertion, consume)
+            guard let sub = claims["sub"]?.stringValue, !sub.isEmpty else {
+                throw JWTGrantError(.claim, "the assertion has no sub claim")
+            }
+            return Array(sub.utf8)
+        }, clock: clock, clients: clients)
     }
 
     // MARK: the exchange
@@ -28,32 +51,27 @@ public final class TokenEndpoint: Sendable {
     public func handle(authorization: UnsafeRawBufferPointer?, body: UnsafeRawBufferPointer?) -> TokenResponse {
         do {
             let request = try TokenRequest(authorization: authorization, body: body, clients: clients)
-            let claims = try verifyAssertion(request.assertion)
-            let issued = try issue(to: request.client, subject: try subject(of: claims), scopes: request.scopes)
-            return issued
+            let subject = try verifyAssertion(request.assertion)
+            return try issue(to: request.client, subject: subject, scopes: request.scopes)
         } catch {
             return TokenResponse(error: error)
         }
     }
 
-    private func verifyAssertion(_ assertion: String) throws(JWTGrantError) -> JSONValue {
+    /// Verifies and consumes the assertion; its subject.
+    private func verifyAssertion(_ assertion: String) throws(JWTGrantError) -> [UInt8] {
         var text = assertion
-        return try text.withUTF8 { buf in
-            Result { () throws(JWTGrantError) -> JSONValue in
-                try verifier(UnsafeRawBufferPointer(buf), true)
+        let sub = try text.withUTF8 { buf in
+            Result { () throws(JWTGrantError) -> [UInt8] in
+                try verifySubject(UnsafeRawBufferPointer(buf), true)
             }
         }.get()
-    }
-
-    private func subject(of claims: JSONValue) throws(JWTGrantError) -> String {
-        guard let sub = claims["sub"]?.stringValue, !sub.isEmpty else {
-            throw JWTGrantError(.claim, "the assertion has no sub claim")
-        }
+        guard !sub.isEmpty else { throw JWTGrantError(.claim, "the assertion has no sub claim") }
         return sub
     }
 
     /// Mints the access token and builds the RFC 6749 5.1 response.
-    private func issue(to client: Client, subject: String, scopes: [String]?) throws(JWTGrantError) -> TokenResponse {
+    private func issue(to client: Client, subject: [UInt8], scopes: [String]?) throws(JWTGrantError) -> TokenResponse {
         let now = clock.now()
         guard now.isFinite, now >= 0, now < 1e15 else { throw JWTGrantError(.internalError, "the clock is out of range") }
         let iat = Int64(now.rounded(.down))
@@ -61,23 +79,30 @@ public final class TokenEndpoint: Sendable {
         let (exp, overflow) = iat.addingReportingOverflow(Int64(config.lifetime))
         guard !overflow else { throw JWTGrantError(.internalError, "access_token.lifetime is out of range") }
 
-        let header = JSONValue.object()
-        header.set("typ", .string("at+jwt"))
-        header.set("alg", .string(signer.algorithm))
-        header.set("kid", .string(signer.kid))
-
+        // The RFC 9068 claims, written in one pass (JSONText escapes).
         let scope = scopes.flatMap { $0.isEmpty ? nil : $0.joined(separator: " ") }
-        let claims = JSONValue.object()
-        claims.set("iss", .string(config.issuer))
-        claims.set("sub", .string(subject))
-        claims.set("aud", .string(config.audience ?? client.clientID))
-        claims.set("client_id", .string(client.clientID))
-        claims.set("iat", .integer(iat))
-        claims.set("exp", .integer(exp))
-        claims.set("jti", .string(try Self.newTokenID()))
-        if let scope { claims.set("scope", .string(scope)) }
+        var claims = JSONText(capacity: 320 + subject.count)
+        claims.raw(#"{"iss":"#)
+        claims.string(config.issuer)
+        claims.raw(#","sub":"#)
+        subject.withUnsafeBytes { claims.string($0) }
+        claims.raw(#","aud":"#)
+        claims.string(config.audience ?? client.clientID)
+        claims.raw(#","client_id":"#)
+        claims.string(client.clientID)
+        claims.raw(#","iat":"#)
+        claims.integer(iat)
+        claims.raw(#","exp":"#)
+        claims.integer(exp)
+        claims.raw(#","jti":"#)
+        claims.string(try Self.newTokenID())
+        if let scope {
+            claims.raw(#","scope":"#)
+            claims.string(scope)
+        }
+        claims.raw("}")
 
-        let token = try signer.sign(header: header, payload: claims)
+        let token = try signer.sign(headerJSON: headerJSON, payloadJSON: claims.bytes)
 
         // The RFC 6749 5.1 body, written directly: a compact JWS is
         // base64url and dots, a scope is RFC 6749 3.3 tokens (%x21-7E without
