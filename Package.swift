@@ -11,6 +11,14 @@ import PackageDescription
 let noUndefinedSymbols: [String] = Context.environment["JWTGRANT_SANITIZER_BUILD"] == nil
     ? ["-Xlinker", "-z", "-Xlinker", "defs"] : []
 
+// The library uses no Regex and no `firstRange`-style string algorithms, so
+// the Swift targets skip the implicit import of _StringProcessing: with the
+// standard library linked statically, that import alone pulls about 1.3 MB of
+// _StringProcessing and _RegexParser into libjwtgrant.so.
+let noStringProcessing: [SwiftSetting] = [
+    .unsafeFlags(["-Xfrontend", "-disable-implicit-string-processing-module-import"]),
+]
+
 let package = Package(
     name: "jwtgrant",
     products: [
@@ -42,7 +50,8 @@ let package = Package(
         // The engine: pure Swift, no Foundation, no C ABI concerns.
         .target(
             name: "JWTGrantCore",
-            dependencies: ["COpenSSL", "CJansson", "CSodium", "CCurl", "CJOSEJSON"]
+            dependencies: ["COpenSSL", "CJansson", "CSodium", "CCurl", "CJOSEJSON"],
+            swiftSettings: noStringProcessing
         ),
 
         // The thin C-ABI shell that becomes libjwtgrant.so.
@@ -50,12 +59,16 @@ let package = Package(
             name: "jwtgrant",
             dependencies: ["JWTGrantCore", "CJWTGrantHeader"],
             exclude: ["exports.map"],
+            swiftSettings: noStringProcessing,
             linkerSettings: [
                 .unsafeFlags([
                     "-static-stdlib",
                     "-use-ld=lld",
                     "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/jwtgrant/exports.map",
                     "-Xlinker", "-soname=libjwtgrant.so.1",
+                    // Relative relocations packed (DT_RELR, glibc >= 2.36 as in Debian 12):
+                    // the metadata pointers of the static Swift runtime need 350 KB less.
+                    "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
                 ] + noUndefinedSymbols),
             ]
         ),

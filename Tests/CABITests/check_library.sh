@@ -2,7 +2,7 @@
 # The built library as the contract says: only jwtgrant_* symbols exported
 # (none of simdjson's or libstdc++'s), exactly the functions the header
 # declares; SONAME libjwtgrant.so.1; no Swift runtime needed; only the
-# expected libraries as direct dependencies; stripped size at most 8 MiB. Prints
+# expected libraries as direct dependencies; stripped size at most 6 MiB. Prints
 # "N passed, N failed" and exits non-zero on a failure.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -27,7 +27,7 @@ unexpected=$(readelf -d "$lib" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | grep -
 [ -z "$unexpected" ] && ok || bad "unexpected dependencies: $(echo $unexpected)"
 tmp=$(mktemp); strip --strip-unneeded -o "$tmp" "$lib"
 size=$(stat -c %s "$tmp"); rm -f "$tmp"
-[ "$size" -le $((8 * 1024 * 1024)) ] && ok || bad "stripped size $size > 8 MiB"
+[ "$size" -le $((6 * 1024 * 1024)) ] && ok || bad "stripped size $size > 6 MiB"
 echo "stripped size: $size bytes; exported functions: $(echo "$exported" | wc -l)"
 echo "check_library: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -29,15 +29,20 @@ public final class JSONValue: @unchecked Sendable {
         let flags = Int(JSON_REJECT_DUPLICATES) | Int(JSON_DECODE_ANY)
         guard let v = json_loadb(base.assumingMemoryBound(to: CChar.self), bytes.count, flags, &err) else {
             let line = err.line, column = err.column
-            let text = withUnsafeBytes(of: err.text) { buf -> String in
-                let b = buf.bindMemory(to: UInt8.self)
-                let n = b.firstIndex(of: 0) ?? b.count
-                return String(decoding: UnsafeBufferPointer(rebasing: b[0..<n]), as: UTF8.self)
-            }
             // jansson quotes the offending input after " near "; that may be a
             // secret or a token, so only the kind of error is kept.
-            var reason = Substring(text)
-            if let r = reason.firstRange(of: " near ") { reason = reason[..<r.lowerBound] }
+            let reason = withUnsafeBytes(of: err.text) { buf -> String in
+                let b = Array(buf.bindMemory(to: UInt8.self).prefix { $0 != 0 })
+                let near = Array(" near ".utf8)
+                var end = b.count
+                if b.count >= near.count {
+                    for i in 0...(b.count - near.count) where b[i..<(i + near.count)].elementsEqual(near) {
+                        end = i
+                        break
+                    }
+                }
+                return String(decoding: b[0..<end], as: UTF8.self)
+            }
             throw JWTGrantError(code, "\(what) is not valid JSON (line \(line), column \(column)): \(reason)")
         }
         return JSONValue(taking: v)
