@@ -1,8 +1,8 @@
 // josejson.cpp - see include/josejson.h. simdjson's DOM parser reads the
-// document; one walk then closes the gaps to jansson's strictness (NUL in
-// strings, unsigned 64-bit integers, duplicate names at every depth; depth
-// is capped by the parser itself) and counts what is kept; a second walk
-// over the top level copies it into one allocation.
+// document (and caps its depth); one walk then closes the other gaps to
+// jansson's strictness (NUL in strings, unsigned 64-bit integers, duplicate
+// names at every depth) while it copies what is kept into per-thread
+// scratch buffers, and one allocation receives the result.
 #include "josejson.h"
 
 #include <simdjson.h>
@@ -40,62 +40,66 @@ int status_of(simdjson::error_code e) {
     }
 }
 
-bool has_nul(std::string_view s) { return std::memchr(s.data(), 0, s.size()) != nullptr; }
+bool has_nul(std::string_view s) { return !s.empty() && std::memchr(s.data(), 0, s.size()) != nullptr; }
 
-// Sizes of what the second walk writes.
-struct Tally {
-    size_t entries = 0;
-    size_t bytes = 0;
-};
+// A cheap fingerprint of a name (length and three bytes): equal names have
+// equal fingerprints, so memcmp runs only on likely duplicates.
+inline uint64_t fingerprint(std::string_view k) {
+    uint64_t n = k.size();
+    if (n == 0) return 0;
+    auto b = [&](size_t i) { return static_cast<uint64_t>(static_cast<unsigned char>(k[i])); };
+    return n | b(0) << 32 | b(n / 2) << 40 | b(n - 1) << 48;
+}
 
-// Whether any name occurs twice. Small objects compare pairwise; larger
-// ones sort a copy of the names (no quadratic time on hostile input).
+// Whether any name occurs twice. Small objects compare fingerprints
+// pairwise; larger ones sort a copy of the names (no quadratic time on
+// hostile input).
 int check_names(simdjson::dom::object obj, size_t n) {
     constexpr size_t kSmall = 16;
     if (n < 2) return JOSEJSON_OK;
-    std::string_view small[kSmall];
-    std::string_view *names = small;
-    if (n > kSmall) {
-        names = static_cast<std::string_view *>(std::malloc(n * sizeof(std::string_view)));
-        if (names == nullptr) return JOSEJSON_ENOMEM;
+    if (n <= kSmall) {
+        std::string_view names[kSmall];
+        uint64_t prints[kSmall];
+        size_t i = 0;
+        for (auto field : obj) {
+            uint64_t f = fingerprint(field.key);
+            for (size_t j = 0; j < i; j++)
+                if (prints[j] == f && names[j] == field.key) return JOSEJSON_EDUPLICATE;
+            names[i] = field.key;
+            prints[i] = f;
+            i++;
+        }
+        return JOSEJSON_OK;
     }
+    auto *names = static_cast<std::string_view *>(std::malloc(n * sizeof(std::string_view)));
+    if (names == nullptr) return JOSEJSON_ENOMEM;
     size_t i = 0;
     for (auto field : obj) new (&names[i++]) std::string_view(field.key);
+    std::sort(names, names + n);
     int status = JOSEJSON_OK;
-    if (n <= kSmall) {
-        for (size_t a = 1; a < n && status == JOSEJSON_OK; a++)
-            for (size_t b = 0; b < a; b++)
-                if (names[a] == names[b]) { status = JOSEJSON_EDUPLICATE; break; }
-    } else {
-        std::sort(names, names + n);
-        for (size_t a = 1; a < n; a++)
-            if (names[a] == names[a - 1]) { status = JOSEJSON_EDUPLICATE; break; }
-        std::free(names);
-    }
+    for (size_t a = 1; a < n; a++)
+        if (names[a] == names[a - 1]) { status = JOSEJSON_EDUPLICATE; break; }
+    std::free(names);
     return status;
 }
 
-// The strictness walk over every value.
+// The strictness walk below the top level.
 int check(element v) {
     switch (v.type()) {
     case element_type::STRING: {
-        std::string_view s;
-        if (v.get_string().get(s)) return JOSEJSON_ESTRING;
+        std::string_view s = v.get_string().value_unsafe();
         return has_nul(s) ? JOSEJSON_ENUL : JOSEJSON_OK;
     }
     case element_type::UINT64: return JOSEJSON_EINTEGER;
     case element_type::ARRAY: {
-        simdjson::dom::array a;
-        if (v.get_array().get(a)) return JOSEJSON_ESYNTAX;
-        for (element e : a) {
+        for (element e : v.get_array().value_unsafe()) {
             int s = check(e);
             if (s != JOSEJSON_OK) return s;
         }
         return JOSEJSON_OK;
     }
     case element_type::OBJECT: {
-        simdjson::dom::object o;
-        if (v.get_object().get(o)) return JOSEJSON_ESYNTAX;
+        simdjson::dom::object o = v.get_object().value_unsafe();
         size_t n = 0;
         for (auto field : o) {
             if (has_nul(field.key)) return JOSEJSON_ENUL;
@@ -123,98 +127,148 @@ uint32_t kind_of(element v) {
     return JOSEJSON_NULL;
 }
 
-size_t string_size(element v) {
-    return v.type() == element_type::STRING ? v.get_string().value_unsafe().size() : 0;
-}
+// What one walk over the top level writes before the one allocation: the
+// entries and the string bytes, in per-thread buffers that grow as needed
+// (a name or string is never longer than the document).
+struct Scratch {
+    josejson_entry *entries = nullptr;
+    size_t entry_capacity = 0;
+    char *bytes = nullptr;
+    size_t byte_capacity = 0;
+    size_t entry_count = 0, byte_count = 0;
+    ~Scratch() { std::free(entries); std::free(bytes); }
 
-size_t container_size(element v) {
-    if (v.type() == element_type::ARRAY) return v.get_array().value_unsafe().size();
-    if (v.type() == element_type::OBJECT) return v.get_object().value_unsafe().size();
-    return 0;
-}
-
-// Writes one value's kind and scalar into `e`, its string into `bytes`.
-void fill(josejson_entry &e, element v, char *bytes, size_t &at) {
-    e.kind = kind_of(v);
-    switch (v.type()) {
-    case element_type::INT64:
-        e.integer = v.get_int64().value_unsafe();
-        e.real = static_cast<double>(e.integer);
-        break;
-    case element_type::DOUBLE: e.real = v.get_double().value_unsafe(); break;
-    case element_type::STRING: {
-        std::string_view s = v.get_string().value_unsafe();
-        std::memcpy(bytes + at, s.data(), s.size());
-        e.string_offset = static_cast<uint32_t>(at);
-        e.string_length = static_cast<uint32_t>(s.size());
-        at += s.size();
-        break;
+    bool reserve(size_t entries_needed, size_t bytes_needed) {
+        if (entries_needed > entry_capacity) {
+            size_t c = std::max<size_t>(entries_needed, entry_capacity * 2 + 32);
+            auto *p = static_cast<josejson_entry *>(std::realloc(entries, c * sizeof(josejson_entry)));
+            if (p == nullptr) return false;
+            entries = p;
+            entry_capacity = c;
+        }
+        if (bytes_needed > byte_capacity) {
+            size_t c = std::max<size_t>(bytes_needed, byte_capacity * 2 + 1024);
+            auto *p = static_cast<char *>(std::realloc(bytes, c));
+            if (p == nullptr) return false;
+            bytes = p;
+            byte_capacity = c;
+        }
+        return true;
     }
-    case element_type::ARRAY:
-    case element_type::OBJECT: e.count = static_cast<uint32_t>(container_size(v)); break;
-    default: break;
-    }
-}
 
-int build(element root, josejson_doc **out) {
-    Tally t;
-    simdjson::dom::object obj;
-    bool is_object = root.type() == element_type::OBJECT;
-    if (is_object) {
-        obj = root.get_object().value_unsafe();
-        for (auto field : obj) {
-            t.entries++;
-            t.bytes += field.key.size() + string_size(field.value);
-            if (field.value.type() == element_type::ARRAY) {
-                for (element e : field.value.get_array().value_unsafe()) {
-                    t.entries++;
-                    t.bytes += string_size(e);
-                }
-            }
+    // Appends a value; a string is checked for NUL on the way.
+    int add(element v, std::string_view name) {
+        if (!reserve(entry_count + 1, byte_count + name.size())) return JOSEJSON_ENOMEM;
+        josejson_entry &e = entries[entry_count++];
+        std::memset(&e, 0, sizeof e);
+        e.name_offset = static_cast<uint32_t>(byte_count);
+        e.name_length = static_cast<uint32_t>(name.size());
+        if (!name.empty()) std::memcpy(bytes + byte_count, name.data(), name.size());
+        byte_count += name.size();
+        e.kind = kind_of(v);
+        switch (v.type()) {
+        case element_type::INT64:
+            e.integer = v.get_int64().value_unsafe();
+            e.real = static_cast<double>(e.integer);
+            return JOSEJSON_OK;
+        case element_type::UINT64: return JOSEJSON_EINTEGER;
+        case element_type::DOUBLE: e.real = v.get_double().value_unsafe(); return JOSEJSON_OK;
+        case element_type::STRING: {
+            std::string_view s = v.get_string().value_unsafe();
+            if (has_nul(s)) return JOSEJSON_ENUL;
+            if (!reserve(0, byte_count + s.size())) return JOSEJSON_ENOMEM;
+            if (!s.empty()) std::memcpy(bytes + byte_count, s.data(), s.size());
+            e.string_offset = static_cast<uint32_t>(byte_count);
+            e.string_length = static_cast<uint32_t>(s.size());
+            byte_count += s.size();
+            return JOSEJSON_OK;
+        }
+        case element_type::ARRAY: {
+            simdjson::dom::array a = v.get_array().value_unsafe();
+            e.count = static_cast<uint32_t>(a.size());
+            return JOSEJSON_OK;
+        }
+        case element_type::OBJECT: {
+            simdjson::dom::object o = v.get_object().value_unsafe();
+            e.count = static_cast<uint32_t>(o.size());
+            return check(v);
+        }
+        default: return JOSEJSON_OK;
         }
     }
-    if (t.entries > UINT32_MAX || t.bytes > UINT32_MAX) return JOSEJSON_ETOOLARGE;
+};
+
+// One walk: the top-level members into the scratch (checked as they go),
+// then the elements of top-level arrays; one allocation holds the result.
+int build(element root, Scratch &t, josejson_doc **out) {
+    t.entry_count = 0;
+    t.byte_count = 0;
+    uint32_t members = 0;
+    if (root.type() == element_type::OBJECT) {
+        simdjson::dom::object obj = root.get_object().value_unsafe();
+        size_t n = 0;
+        for (auto field : obj) {
+            if (has_nul(field.key)) return JOSEJSON_ENUL;
+            int s = t.add(field.value, field.key);
+            if (s != JOSEJSON_OK) return s;
+            n++;
+        }
+        int s = check_names(obj, n);
+        if (s != JOSEJSON_OK) return s;
+        members = static_cast<uint32_t>(n);
+        size_t i = 0;
+        for (auto field : obj) {
+            if (field.value.type() == element_type::ARRAY) {
+                t.entries[i].first = static_cast<uint32_t>(t.entry_count);
+                for (element e : field.value.get_array().value_unsafe()) {
+                    int st = t.add(e, std::string_view());
+                    if (st != JOSEJSON_OK) return st;
+                    // Nested arrays are checked here (their elements are not kept).
+                    if (e.type() == element_type::ARRAY) {
+                        st = check(e);
+                        if (st != JOSEJSON_OK) return st;
+                    }
+                }
+            }
+            i++;
+        }
+    } else {
+        int s = check(root);
+        if (s != JOSEJSON_OK) return s;
+    }
+    if (t.entry_count > UINT32_MAX || t.byte_count > UINT32_MAX) return JOSEJSON_ETOOLARGE;
     size_t head = sizeof(josejson_doc);
-    size_t table = t.entries * sizeof(josejson_entry);
-    void *block = std::calloc(1, head + table + t.bytes + 1);
+    size_t table = t.entry_count * sizeof(josejson_entry);
+    void *block = std::malloc(head + table + t.byte_count + 1);
     if (block == nullptr) return JOSEJSON_ENOMEM;
     auto *doc = static_cast<josejson_doc *>(block);
     auto *entries = reinterpret_cast<josejson_entry *>(static_cast<char *>(block) + head);
     char *bytes = static_cast<char *>(block) + head + table;
+    if (table) std::memcpy(entries, t.entries, table);
+    if (t.byte_count) std::memcpy(bytes, t.bytes, t.byte_count);
     doc->root_kind = kind_of(root);
-    doc->entry_count = static_cast<uint32_t>(t.entries);
+    doc->member_count = members;
+    doc->entry_count = static_cast<uint32_t>(t.entry_count);
+    doc->reserved = 0;
     doc->entries = entries;
     doc->bytes = bytes;
-    if (is_object) {
-        size_t members = 0;
-        for (auto field : obj) (void)field, members++;
-        doc->member_count = static_cast<uint32_t>(members);
-        size_t at = 0, next = members, i = 0;
-        for (auto field : obj) {
-            josejson_entry &e = entries[i++];
-            std::memcpy(bytes + at, field.key.data(), field.key.size());
-            e.name_offset = static_cast<uint32_t>(at);
-            e.name_length = static_cast<uint32_t>(field.key.size());
-            at += field.key.size();
-            fill(e, field.value, bytes, at);
-            if (field.value.type() == element_type::ARRAY) {
-                e.first = static_cast<uint32_t>(next);
-                for (element v : field.value.get_array().value_unsafe()) fill(entries[next++], v, bytes, at);
-            }
-        }
-    }
     *out = doc;
     return JOSEJSON_OK;
 }
 
-int parse_with(simdjson::dom::parser &parser, const uint8_t *padded, size_t length, josejson_doc **out) {
+int parse_with(simdjson::dom::parser &parser, Scratch &scratch, const uint8_t *padded, size_t length,
+               josejson_doc **out) {
     element root;
     simdjson::error_code err = parser.parse(padded, length, false).get(root);
     if (err) return status_of(err);
-    int s = check(root);
-    if (s != JOSEJSON_OK) return s;
-    return build(root, out);
+    return build(root, scratch, out);
 }
+
+struct PerThread {
+    simdjson::dom::parser parser{JOSEJSON_THREAD_CAPACITY};
+    Scratch scratch;
+    bool ready = false;
+};
 
 }  // namespace
 
@@ -225,17 +279,19 @@ extern "C" int josejson_parse(const uint8_t *padded, size_t length, josejson_doc
     if (length > JOSEJSON_MAX_LENGTH) return JOSEJSON_ETOOLARGE;
     if (length <= JOSEJSON_THREAD_CAPACITY) {
         // One parser per thread, allocated on first use, kept for the thread.
-        thread_local simdjson::dom::parser parser(JOSEJSON_THREAD_CAPACITY);
-        thread_local bool ready = false;
-        if (!ready) {
-            if (parser.allocate(4096, kSimdjsonDepth) != simdjson::SUCCESS) return JOSEJSON_ENOMEM;
-            ready = true;
+        // One parser and scratch per thread, allocated on first use, kept
+        // for the thread.
+        thread_local PerThread state;
+        if (!state.ready) {
+            if (state.parser.allocate(4096, kSimdjsonDepth) != simdjson::SUCCESS) return JOSEJSON_ENOMEM;
+            state.ready = true;
         }
-        return parse_with(parser, padded, length, out);
+        return parse_with(state.parser, state.scratch, padded, length, out);
     }
     simdjson::dom::parser big(JOSEJSON_MAX_LENGTH);
     if (big.allocate(length, kSimdjsonDepth) != simdjson::SUCCESS) return JOSEJSON_ENOMEM;
-    return parse_with(big, padded, length, out);
+    Scratch scratch;
+    return parse_with(big, scratch, padded, length, out);
 }
 
 extern "C" void josejson_free(josejson_doc *doc) { std::free(doc); }

@@ -21,6 +21,8 @@
  * spread (lowest and highest per-round ratio); never fails on timing.
  * Build: cc -O2 bench_abi.c $(pkg-config --cflags --libs jwtgrant libcrypto libsodium) -lpthread -o bench_abi
  * Usage: bench_abi [rounds] [iterations-per-round] [only: verify|exchange|threads]
+ * BENCH_ALG=RS256|ES256|EdDSA limits the verify section to one algorithm
+ * (for profilers: valgrind --tool=callgrind --toggle-collect=...).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <jwtgrant.h>
@@ -183,7 +185,7 @@ static double highest(const double *v, int n) { double m = v[0]; for (int i = 1;
 
 /* Median lib and raw ns/op, and the per-round ratios' median and spread. */
 static void report(const char *name, const double *lib, const double *raw, int rounds, const char *target) {
-    double *ratio = malloc(sizeof(double) * (size_t)rounds);
+    double *ratio = calloc((size_t)rounds, sizeof(double));
     for (int r = 0; r < rounds; r++) ratio[r] = lib[r] / raw[r];
     printf("%-30s %10.0f %10.0f   %6.3fx  [%5.3f-%5.3f]  %s\n", name, median(lib, rounds), median(raw, rounds),
            median(ratio, rounds), lowest(ratio, rounds), highest(ratio, rounds), target);
@@ -300,6 +302,7 @@ int main(int argc, char **argv) {
     unsigned char ed_pk[32];
     size_t ed_pk_len = sizeof ed_pk;
     fprintf(stderr, "minting %d distinct tokens per algorithm...\n", SAMPLES);
+    const char *only_alg = getenv("BENCH_ALG");
     for (int i = 0; i < 3; i++) {
         char iss[64], json[4096];
         snprintf(iss, sizeof iss, "https://idp-%s.example.com", toks[i].alg);
@@ -309,7 +312,9 @@ int main(int argc, char **argv) {
         if (jwtgrant_register_issuer(ctx, json, &err) != JWTGRANT_OK) die(err ? err : "register_issuer");
         free(pem); free(esc);
         raw_init(&raw[i], &toks[i]);
-        samples[i] = mint_samples(&toks[i], iss, SAMPLES);
+        int wanted = i == 0 || !only_alg || strcmp(only_alg, toks[i].alg) == 0;
+        samples[i] = mint_samples(&toks[i], iss, wanted ? SAMPLES : 1);
+        if (!wanted) continue;
         for (int k = 0; k < SAMPLES; k++) {
             char *claims = NULL;
             if (!raw_verify_sample(&raw[i], &samples[i][k])) die("raw verify failed");
@@ -330,6 +335,7 @@ int main(int argc, char **argv) {
     if (all || strcmp(only, "verify") == 0) {
         const char *targets[3] = {"<= 1.08x", "<= 1.03x", ""};
         for (int i = 0; i < 3; i++) {
+            if (only_alg && strcmp(only_alg, toks[i].alg) != 0) continue;
             for (int r = 0; r < rounds; r++) {
                 double t0 = now_ns();
                 if (i < 2) {
@@ -442,7 +448,8 @@ int main(int argc, char **argv) {
     free(lib_ns); free(raw_ns); free(ossl_ns);
     for (int i = 0; i < 3; i++) {
         EVP_MD_CTX_free(raw[i].prepared); EVP_MD_CTX_free(raw[i].work);
-        for (int k = 0; k < SAMPLES; k++) free(samples[i][k].token);
+        int n = i == 0 || !only_alg || strcmp(only_alg, toks[i].alg) == 0 ? SAMPLES : 1;
+        for (int k = 0; k < n; k++) free(samples[i][k].token);
         free(samples[i]);
         EVP_PKEY_free(toks[i].key); free(toks[i].token);
     }
