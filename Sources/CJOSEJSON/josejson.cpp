@@ -200,7 +200,7 @@ struct Scratch {
 
 // One walk: the top-level members into the scratch (checked as they go),
 // then the elements of top-level arrays; one allocation holds the result.
-int build(element root, Scratch &t, josejson_doc **out) {
+int build(element root, Scratch &t, const uint8_t *text, size_t length, josejson_doc **out) {
     t.entry_count = 0;
     t.byte_count = 0;
     uint32_t members = 0;
@@ -239,13 +239,17 @@ int build(element root, Scratch &t, josejson_doc **out) {
     if (t.entry_count > UINT32_MAX || t.byte_count > UINT32_MAX) return JOSEJSON_ETOOLARGE;
     size_t head = sizeof(josejson_doc);
     size_t table = t.entry_count * sizeof(josejson_entry);
-    void *block = std::malloc(head + table + t.byte_count + 1);
+    void *block = std::malloc(head + table + t.byte_count + length + 1);
     if (block == nullptr) return JOSEJSON_ENOMEM;
     auto *doc = static_cast<josejson_doc *>(block);
     auto *entries = reinterpret_cast<josejson_entry *>(static_cast<char *>(block) + head);
     char *bytes = static_cast<char *>(block) + head + table;
     if (table) std::memcpy(entries, t.entries, table);
     if (t.byte_count) std::memcpy(bytes, t.bytes, t.byte_count);
+    char *source = bytes + t.byte_count;
+    if (length) std::memcpy(source, text, length);
+    doc->source = source;
+    doc->source_length = length;
     doc->root_kind = kind_of(root);
     doc->member_count = members;
     doc->entry_count = static_cast<uint32_t>(t.entry_count);
@@ -261,7 +265,7 @@ int parse_with(simdjson::dom::parser &parser, Scratch &scratch, const uint8_t *p
     element root;
     simdjson::error_code err = parser.parse(padded, length, false).get(root);
     if (err) return status_of(err);
-    return build(root, scratch, out);
+    return build(root, scratch, padded, length, out);
 }
 
 struct PerThread {

@@ -87,6 +87,8 @@ typedef struct josejson_doc {
     uint32_t reserved;
     const josejson_entry *entries;
     const char *bytes;        /* names and strings, unescaped UTF-8 (no terminators) */
+    const char *source;       /* a copy of the document text as parsed */
+    size_t source_length;
 } josejson_doc;
 
 /* Parses `length` bytes at `padded` (JOSEJSON_PADDING more bytes must be

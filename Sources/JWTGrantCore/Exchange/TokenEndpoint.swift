@@ -128,9 +128,10 @@ public final class TokenEndpoint: Sendable {
 
     /// A fresh 128-bit random token id, base64url without padding
     /// (libsodium's generator: the kernel CSPRNG, about 1 us; OpenSSL 3's
-    /// RAND_bytes measured slower here).
+    /// RAND_bytes measured slower here). The id is public, so the table-driven
+    /// encoder serves (no constant-time encoding needed).
     static func newTokenID() throws(JWTGrantError) -> String {
-        SodiumBase64.encode(SodiumRuntime.randomBytes(16), variant: SodiumBase64.urlSafeNoPadding)
+        SodiumRuntime.randomBytes(16).withUnsafeBytes { Base64URL.encode($0) }
     }
 
     // MARK: resource servers

@@ -20,7 +20,7 @@ final class VerifierPool: @unchecked Sendable {
         let verify: OpaquePointer
     }
 
-    static let stripeCount = 8
+    static let stripeCount = Stripes.count
     /// Idle pairs kept per stripe (32 in all).
     static let slotsPerStripe = 4
     /// A stripe: the mutex at 0, the idle count at 64, the slots from 80;
@@ -59,9 +59,7 @@ final class VerifierPool: @unchecked Sendable {
 
     /// The calling thread's stripe.
     @inline(__always) private func stripe() -> UnsafeMutableRawPointer {
-        let id = UInt64(UInt(bitPattern: Int(bitPattern: UInt(pthread_self()))))
-        let index = Int(truncatingIfNeeded: (id &* 0x9E37_79B9_7F4A_7C15) >> 61)   // 8 stripes
-        return stripes + index * Self.stripeBytes
+        stripes + Stripes.current() * Self.stripeBytes
     }
 
     @inline(__always)

@@ -76,17 +76,25 @@ public final class JOSEObject: @unchecked Sendable {
         UnsafeRawBufferPointer(start: UnsafeRawPointer(doc!.pointee.bytes + Int(offset)), count: Int(length))
     }
 
-    /// The index of the member named `name` (bytes), or nil.
+    /// The document text as parsed (the decoded segment), valid inside `body`.
+    public func withSourceText<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        guard let doc else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        return try body(UnsafeRawBufferPointer(start: doc.pointee.source, count: doc.pointee.source_length))
+    }
+
+    /// The index of the member named `name` (bytes), or nil. Names are
+    /// short: lengths first, then the bytes in a plain loop.
     func index(of name: UnsafeRawBufferPointer) -> Int? {
         guard let doc else { return nil }
-        let n = Int(doc.pointee.member_count), names = doc.pointee.bytes!
+        let n = Int(doc.pointee.member_count), count = name.count
+        let names = UnsafeRawPointer(doc.pointee.bytes!)
         var e = doc.pointee.entries!
-        for i in 0..<n {
-            if Int(e.pointee.name_length) == name.count
-                && (name.count == 0 || memcmp(names + Int(e.pointee.name_offset), name.baseAddress!, name.count) == 0) {
-                return i
-            }
-            e += 1
+        outer: for i in 0..<n {
+            defer { e += 1 }
+            guard Int(e.pointee.name_length) == count else { continue }
+            let candidate = names + Int(e.pointee.name_offset)
+            for k in 0..<count where candidate.load(fromByteOffset: k, as: UInt8.self) != name[k] { continue outer }
+            return i
         }
         return nil
     }

@@ -23,16 +23,17 @@ extension AssertionValidator.Verified {
     /// The payload was signed as JSON text and has been read as one strict
     /// object; the text handed out is that payload exactly as signed,
     /// with the member `"_issuer_name":<name>` added before its closing brace.
-    /// This costs a base64url decode instead of re-serializing every claim.
+    /// This costs a copy instead of re-serializing every claim.
     /// A payload that already has "_issuer_name" is serialized by jansson
     /// with the member replaced.
     public func claimsText() -> UnsafeMutablePointer<CChar>? {
         if claims.has("_issuer_name") { return (try? claimsWithIssuerName())?.serializedCString() }
         let member = issuer.issuerNameMember
-        guard let decoded = Base64URL.decodedLength(payloadSegment.count),
-              let out = malloc(decoded + member.count + 2) else { return nil }
+        // The payload as decoded when it was parsed (kept by the claims).
+        let decoded = claims.withSourceText { $0.count }
+        guard let out = malloc(decoded + member.count + 2) else { return nil }
         let bytes = UnsafeMutableRawBufferPointer(start: out, count: decoded)
-        guard Base64URL.decode(payloadSegment, into: bytes) else { free(out); return nil }
+        claims.withSourceText { if let b = $0.baseAddress, decoded > 0 { out.copyMemory(from: b, byteCount: decoded) } }
         // The object's closing brace: the last byte that is not JSON whitespace.
         var end = decoded
         while end > 0, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[end - 1]) { end -= 1 }
