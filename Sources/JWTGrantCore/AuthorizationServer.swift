@@ -12,6 +12,9 @@ public final class AuthorizationServer: @unchecked Sendable {
     public let tokenEndpoint: TokenEndpoint
     /// Who fetches JWKS endpoints: libcurl, or the host's fetch function.
     public let jwksFetchers = JWKSFetcherRouter()
+    /// The fork generation this context was created in (ForkGuard): a
+    /// context is used only in the process that created it.
+    public let forkGeneration: UInt64 = ForkGuard.register()
 
     public init(configJSON: String?, clock: AdjustableClock = AdjustableClock()) throws(JWTGrantError) {
         let config = try ServerConfig(json: configJSON)
@@ -22,17 +25,18 @@ public final class AuthorizationServer: @unchecked Sendable {
         let validator = AssertionValidator(policy: ValidationPolicy(config), issuers: issuers,
                                            replay: replay, clock: clock)
         self.validator = validator
-        let clients = ClientRegistry()
+        let clients = ClientRegistry(clock: clock)
         self.clients = clients
         self.tokenEndpoint = TokenEndpoint(
             config: AccessTokenConfig(issuer: config.issuer, lifetime: Int(config.accessTokenLifetime)),
             signer: try SigningKeySigner(config),
-            // The lean path: only the verified sub leaves the pipeline.
-            subjectVerifier: { (assertion, consume) throws(JWTGrantError) -> [UInt8] in
-                let verified = try validator.validate(assertion, consume: consume)
-                return verified.claims["sub"]?.withStringBytes { Array($0) } ?? []
+            // The lean path: only what the access token needs leaves the
+            // pipeline (the subject after subject_format, and the idp).
+            verifier: { (assertion, use) throws(JWTGrantError) -> VerifiedGrant in
+                let v = try validator.validate(assertion, consume: true, use: use)
+                return VerifiedGrant(subject: v.accessTokenSubjectBytes, idp: v.issuer.issuer)
             },
-            clock: clock, clients: clients)
+            clock: clock, clients: clients, maxAssertionBytes: config.maxAssertionBytes)
     }
 
     deinit { issuers.closeAll() }
@@ -57,7 +61,8 @@ public final class AuthorizationServer: @unchecked Sendable {
 
     public func listIssuers() -> JSONValue {
         let a = JSONValue.array()
-        for i in issuers.all() { a.append(i.listingJSON()) }
+        let now = clock.now()
+        for i in issuers.all() { a.append(i.listingJSON(now: now)) }
         return a
     }
 
@@ -69,6 +74,7 @@ public final class AuthorizationServer: @unchecked Sendable {
             fetcher: jwksFetchers.fetcher(forIssuer: issuerName),
             parse: { (doc) throws(JWTGrantError) -> [VerificationKey] in try KeyLoader.loadJWKS(doc) },
             kidOf: { $0.kid },
+            ignoredKeys: { KeyLoader.ignoredKeys($0).map(\.json) },
             wallClock: clock))
     }
 
@@ -84,7 +90,8 @@ public final class AuthorizationServer: @unchecked Sendable {
             try remote.set.supply(document: document, maxAge: maxAge)
         case let inline as StaticKeySource where inline.kind == "jwks":
             try JWKSDocument.checkShape(document, code: .invalidArgument)
-            let source = try StaticKeySource(kind: "jwks", keys: KeyLoader.loadJWKS(document))
+            let set = try KeyLoader.loadJWKSReport(document)
+            let source = try StaticKeySource(kind: "jwks", keys: set.keys, ignored: set.ignored)
             try issuers.replaceKeySource(of: issuer, with: source)
         default:
             throw JWTGrantError(.invalidArgument,

@@ -22,11 +22,26 @@ extension AccessTokenSigner {
     }
 }
 
-/// The RFC 7523 pipeline: verifies the assertion and, when `consume` is true, records its jti (or signature hash)
-/// atomically so that a replay fails with .replay. Returns the verified claims (with "_issuer_name").
-public typealias AssertionVerifier = @Sendable (_ assertion: UnsafeRawBufferPointer, _ consume: Bool) throws(JWTGrantError) -> JSONValue
+/// The RFC 7523 pipeline for the token endpoint: verifies the assertion for
+/// `use` (the client and its requested scopes: the trusted issuer's policy
+/// may refuse them) and records its jti (or signature hash) atomically, so
+/// that a replay fails with .replay. Nothing is recorded when it fails.
+public typealias AssertionVerifier = @Sendable (_ assertion: UnsafeRawBufferPointer, _ use: AssertionUse) throws(JWTGrantError) -> VerifiedGrant
 
-/// The same pipeline as the token endpoint needs it: returns only the
-/// verified `sub` (UTF-8 bytes, non-empty), so that no claims object is
-/// built for an exchange.
-public typealias AssertionSubjectVerifier = @Sendable (_ assertion: UnsafeRawBufferPointer, _ consume: Bool) throws(JWTGrantError) -> [UInt8]
+/// What the token endpoint needs from a verified assertion, and nothing
+/// more (the lean exchange builds no claims object): the access token's
+/// subject and the `idp` claim.
+public struct VerifiedGrant: Sendable {
+    /// The access token's `sub` as UTF-8 bytes (the issuer's
+    /// `subject_format` applied to the assertion's `sub`); nil when the
+    /// assertion has none.
+    public let subject: [UInt8]?
+    /// The `issuer` value of the trusted issuer that matched: the access
+    /// token's `idp` claim.
+    public let idp: String
+
+    public init(subject: [UInt8]?, idp: String) {
+        self.subject = subject
+        self.idp = idp
+    }
+}

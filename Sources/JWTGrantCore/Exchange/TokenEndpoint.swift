@@ -7,18 +7,24 @@ public final class TokenEndpoint: Sendable {
     public let config: AccessTokenConfig
     public let signer: any AccessTokenSigner
     public let clients: ClientRegistry
-    private let verifySubject: AssertionSubjectVerifier
+    private let verifier: AssertionVerifier
     private let clock: any Clock
+    /// The largest form body accepted: `max_assertion_size` plus
+    /// `FormBody.parameterAllowance`.
+    public let maxBodySize: Int
     /// The issued tokens' header, `{"typ":"at+jwt","alg":...,"kid":...}`,
     /// the same for every token: written once.
     private let headerJSON: [UInt8]
 
-    /// An endpoint over the lean pipeline (`AssertionSubjectVerifier`).
+    /// An endpoint over the lean pipeline: the verifier hands back only
+    /// what the access token needs (`VerifiedGrant`: subject and idp).
     public init(config: AccessTokenConfig, signer: any AccessTokenSigner,
-                subjectVerifier: @escaping AssertionSubjectVerifier, clock: any Clock, clients: ClientRegistry) {
+                verifier: @escaping AssertionVerifier, clock: any Clock, clients: ClientRegistry,
+                maxAssertionBytes: Int = 32 * 1024) {
+        self.maxBodySize = FormBody.limit(forAssertionsOf: maxAssertionBytes)
         self.config = config
         self.signer = signer
-        self.verifySubject = subjectVerifier
+        self.verifier = verifier
         self.clock = clock
         self.clients = clients
         var h = JSONText(capacity: 128)
@@ -30,58 +36,69 @@ public final class TokenEndpoint: Sendable {
         headerJSON = h.bytes
     }
 
-    /// An endpoint over a verifier that returns the claims (their `sub` is used).
-    public convenience init(config: AccessTokenConfig, signer: any AccessTokenSigner,
-                            verifier: @escaping AssertionVerifier, clock: any Clock, clients: ClientRegistry) {
-        self.init(config: config, signer: signer, subjectVerifier: { (assertion, consume) throws(JWTGrantError) -> [UInt8] in
-            let claims = try verifier(assertion, consume)
-            guard let sub = claims["sub"]?.stringValue, !sub.isEmpty else {
-                throw JWTGrantError(.claim, "the assertion has no sub claim")
-            }
-            return Array(sub.utf8)
-        }, clock: clock, clients: clients)
-    }
-
     // MARK: the exchange
 
     /// Answers one token request, given the raw Authorization header value
     /// (nil when absent) and the raw form body. Never throws: every failure is
-    /// an RFC 6749 5.2 response. See `TokenRequest` for the order of checks;
-    /// the assertion is verified (and its jti consumed) last.
+    /// an RFC 6749 5.2 response whose `error_description` is generic, and
+    /// whose `detail` holds the precise reason for the host's log. See
+    /// `TokenRequest` for the order of checks; the assertion is verified
+    /// last, with the trusted issuer's policy for this client and these
+    /// scopes, and its jti consumed only when every rule passed.
     public func handle(authorization: UnsafeRawBufferPointer?, body: UnsafeRawBufferPointer?) -> TokenResponse {
-        do {
-            let request = try TokenRequest(authorization: authorization, body: body, clients: clients)
-            let subject = try verifyAssertion(request.assertion)
-            return try issue(to: request.client, subject: subject, scopes: request.scopes)
+        do throws(JWTGrantError) {
+            let request = try TokenRequest(authorization: authorization, body: body, clients: clients,
+                                           maxBodySize: maxBodySize)
+            let grant = try verifyAssertion(request.assertion,
+                                            use: AssertionUse(clientID: request.client.id, scopes: request.scopes))
+            guard let subject = grant.subject, !subject.isEmpty else {
+                throw JWTGrantError(.claim, "the assertion has no sub claim")
+            }
+            return try issue(to: request.client, subject: subject, idp: grant.idp, scopes: request.scopes)
         } catch {
             return TokenResponse(error: error)
         }
     }
 
-    /// Verifies and consumes the assertion; its subject.
-    private func verifyAssertion(_ assertion: String) throws(JWTGrantError) -> [UInt8] {
+    private func verifyAssertion(_ assertion: String, use: AssertionUse) throws(JWTGrantError) -> VerifiedGrant {
         var text = assertion
-        let sub = try text.withUTF8 { buf in
-            Result { () throws(JWTGrantError) -> [UInt8] in
-                try verifySubject(UnsafeRawBufferPointer(buf), true)
+        return try text.withUTF8 { buf in
+            Result { () throws(JWTGrantError) -> VerifiedGrant in
+                try verifier(UnsafeRawBufferPointer(buf), use)
             }
         }.get()
-        guard !sub.isEmpty else { throw JWTGrantError(.claim, "the assertion has no sub claim") }
-        return sub
     }
 
-    /// Mints the access token and builds the RFC 6749 5.1 response.
-    private func issue(to client: Client, subject: [UInt8], scopes: [String]?) throws(JWTGrantError) -> TokenResponse {
+    /// The access token claim naming the trusted issuer the grant came from
+    /// (its `issuer` value), so that resource servers tell the same `sub` of
+    /// two issuers apart.
+    public static let identityProviderClaim = "idp"
+
+    /// Mints the access token and builds the RFC 6749 5.1 response. Its
+    /// lifetime is the client's `access_token_lifetime`, else the server's.
+    private func issue(to client: Client, subject: [UInt8], idp: String,
+                       scopes: [Identifier]?) throws(JWTGrantError) -> TokenResponse {
         let now = clock.now()
         guard now.isFinite, now >= 0, now < 1e15 else { throw JWTGrantError(.internalError, "the clock is out of range") }
         let iat = Int64(now.rounded(.down))
-        guard config.lifetime > 0 else { throw JWTGrantError(.internalError, "access_token.lifetime must be positive") }
-        let (exp, overflow) = iat.addingReportingOverflow(Int64(config.lifetime))
+        let lifetime = client.accessTokenLifetime ?? config.lifetime
+        guard lifetime > 0 else { throw JWTGrantError(.internalError, "access_token.lifetime must be positive") }
+        let (exp, overflow) = iat.addingReportingOverflow(Int64(lifetime))
         guard !overflow else { throw JWTGrantError(.internalError, "access_token.lifetime is out of range") }
 
+        // The requested scopes, space-separated (RFC 6749 3.3).
+        var scopeBytes: [UInt8]? = nil
+        if let scopes, !scopes.isEmpty {
+            var out: [UInt8] = []
+            for (i, s) in scopes.enumerated() {
+                if i > 0 { out.append(0x20) }
+                out += s.bytes
+            }
+            scopeBytes = out
+        }
+
         // The RFC 9068 claims, written in one pass (JSONText escapes).
-        let scope = scopes.flatMap { $0.isEmpty ? nil : $0.joined(separator: " ") }
-        var claims = JSONText(capacity: 320 + subject.count)
+        var claims = JSONText(capacity: 352 + subject.count + idp.utf8.count + (scopeBytes?.count ?? 0))
         claims.raw(#"{"iss":"#)
         claims.string(config.issuer)
         claims.raw(#","sub":"#)
@@ -90,15 +107,17 @@ public final class TokenEndpoint: Sendable {
         claims.string(config.audience ?? client.clientID)
         claims.raw(#","client_id":"#)
         claims.string(client.clientID)
+        claims.raw(#","idp":"#)   // identityProviderClaim
+        claims.string(idp)
         claims.raw(#","iat":"#)
         claims.integer(iat)
         claims.raw(#","exp":"#)
         claims.integer(exp)
         claims.raw(#","jti":"#)
         claims.string(try Self.newTokenID())
-        if let scope {
+        if let scopeBytes {
             claims.raw(#","scope":"#)
-            claims.string(scope)
+            scopeBytes.withUnsafeBytes { claims.string($0) }
         }
         claims.raw("}")
 
@@ -110,10 +129,10 @@ public final class TokenEndpoint: Sendable {
         guard Self.isCompactJWSText(token) else {
             throw JWTGrantError(.internalError, "the signer returned something that is not a compact JWS")
         }
-        var json = #"{"access_token":""# + token + #"","token_type":"Bearer","expires_in":"# + String(config.lifetime)
-        if let scope { json += #","scope":""# + scope + "\"" }
+        var json = #"{"access_token":""# + token + #"","token_type":"Bearer","expires_in":"# + String(lifetime)
+        if let scopeBytes { json += #","scope":""# + String(decoding: scopeBytes, as: UTF8.self) + "\"" }
         json += "}"
-        return TokenResponse(status: nil, httpStatus: 200, json: json)
+        return TokenResponse(status: nil, httpStatus: 200, json: json, detail: nil)
     }
 
     static func isCompactJWSText(_ s: String) -> Bool {
@@ -158,7 +177,7 @@ public final class TokenEndpoint: Sendable {
             throw JWTGrantError(.invalidToken, "the access token is not valid: \(error.reason)")
         }
         guard claims.isObject else { throw JWTGrantError(.invalidToken, "the access token claims are not a JSON object") }
-        guard let typ = header["typ"]?.stringValue, Self.isAccessTokenType(typ) else {
+        guard let typ = header["typ"]?.identifier, Self.isAccessTokenType(typ) else {
             throw JWTGrantError(.invalidToken, "the access token's typ is not at+jwt")
         }
         guard let iss = claims["iss"], iss.stringEquals(config.issuer) else {
@@ -173,8 +192,8 @@ public final class TokenEndpoint: Sendable {
 
     /// `at+jwt` or `application/at+jwt`, ASCII case-insensitively
     /// (media types are case-insensitive, RFC 9068 section 4).
-    static func isAccessTokenType(_ typ: String) -> Bool {
-        let lower = typ.utf8.map { c -> UInt8 in (c >= 0x41 && c <= 0x5A) ? c | 0x20 : c }
+    static func isAccessTokenType(_ typ: Identifier) -> Bool {
+        let lower = typ.bytes.map { c -> UInt8 in (c >= 0x41 && c <= 0x5A) ? c | 0x20 : c }
         return lower.elementsEqual("at+jwt".utf8) || lower.elementsEqual("application/at+jwt".utf8)
     }
 }

@@ -17,8 +17,8 @@ public struct CompactJWS {
     /// (`payloadMustBeJSON: false`) a payload that is not a JSON object is null.
     public let payload: JOSEObject
     public let algorithm: JWSAlgorithm
-    /// The header "kid" when it is a string.
-    public let kid: String?
+    /// The header "kid" when it is a string (its exact bytes).
+    public let kid: Identifier?
     /// Token bytes [0, signingInputLength) are the JWS signing input.
     public let signingInputLength: Int
     /// Token bytes [0, headerLength) are the header segment; the payload
@@ -94,7 +94,7 @@ public struct CompactJWS {
     /// it, on the stack for ordinary sizes). With `lenient`, a segment that is
     /// base64url but not a JSON object gives nil; otherwise that is a
     /// .malformed error naming the rule broken (never the input).
-    private static func decodeJSON(_ text: UnsafeRawBufferPointer, what: String,
+    private static func decodeJSON(_ text: UnsafeRawBufferPointer, what: StaticString,
                                    lenient: Bool = false) throws(JWTGrantError) -> JOSEObject? {
         guard let length = Base64URL.decodedLength(text.count) else {
             throw JWTGrantError(.malformed, "\(what) is not base64url")
@@ -134,7 +134,7 @@ public struct CompactJWS {
     }
 
     /// The header policy: alg, crit, b64, kid.
-    private static func checkHeader(_ header: JOSEObject) throws(JWTGrantError) -> (JWSAlgorithm, String?) {
+    private static func checkHeader(_ header: JOSEObject) throws(JWTGrantError) -> (JWSAlgorithm, Identifier?) {
         guard let alg = header["alg"] else {
             throw JWTGrantError(.algorithm, "JWS header has no \"alg\"")
         }
@@ -142,12 +142,18 @@ public struct CompactJWS {
             throw JWTGrantError(.algorithm, "JWS \"alg\" must be a string")
         }
         guard let algorithm = parsed else {
-            let name = alg.stringValue ?? ""
-            if name.lowercased() == "none" {
+            // The reason names the rule, never the value (token text).
+            let isNone = alg.withStringBytes { b in
+                b.count == 4 && zip(b, "none".utf8).allSatisfy { $0 | 0x20 == $1 }
+            } ?? false
+            let isHMAC = alg.withStringBytes { b in
+                b.count >= 2 && b[0] == UInt8(ascii: "H") && b[1] == UInt8(ascii: "S")
+            } ?? false
+            if isNone {
                 throw JWTGrantError(.algorithm, "unsecured JWS (alg none) is not accepted")
             }
-            if name.hasPrefix("HS") {
-                throw JWTGrantError(.algorithm, "HMAC (\(name.prefix(8))) is not accepted for assertions")
+            if isHMAC {
+                throw JWTGrantError(.algorithm, "HMAC algorithms (HS*) are not accepted for assertions")
             }
             throw JWTGrantError(.algorithm, "JWS alg is not supported")
         }
@@ -157,12 +163,12 @@ public struct CompactJWS {
         if header.has("b64") {
             throw JWTGrantError(.header, "JWS \"b64\" (RFC 7797 unencoded payload) is not accepted")
         }
-        var kid: String? = nil
+        var kid: Identifier? = nil
         if let k = header["kid"] {
-            guard let text = k.stringValue else {
+            guard let id = k.identifier else {
                 throw JWTGrantError(.header, "JWS \"kid\" must be a string")
             }
-            kid = text
+            kid = id
         }
         return (algorithm, kid)
     }

@@ -31,6 +31,8 @@ public final class JSONValue: @unchecked Sendable {
             let line = err.line, column = err.column
             // jansson quotes the offending input after " near "; that may be a
             // secret or a token, so only the kind of error is kept.
+            // Other messages quote input too ("invalid Unicode '\\uD800'"):
+            // the reason stops before the first quote.
             let reason = withUnsafeBytes(of: err.text) { buf -> String in
                 let b = Array(buf.bindMemory(to: UInt8.self).prefix { $0 != 0 })
                 let near = Array(" near ".utf8)
@@ -40,6 +42,11 @@ public final class JSONValue: @unchecked Sendable {
                         end = i
                         break
                     }
+                }
+                if let q = b[0..<end].firstIndex(of: UInt8(ascii: "'")) {
+                    end = q
+                    while end > 0 && b[end - 1] == UInt8(ascii: " ") { end -= 1 }
+                    if end == 0 { return "invalid syntax" }
                 }
                 return String(decoding: b[0..<end], as: UTF8.self)
             }

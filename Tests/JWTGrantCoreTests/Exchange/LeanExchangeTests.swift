@@ -8,6 +8,7 @@ final class LeanExchangeTests: XCTestCase {
     static let grant = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
     private func exchange(subject: [UInt8], issuer: String, clientID: String, audience: String? = nil,
+                          idp: String = "https://idp.example", lifetime: Int? = nil,
                           alg: JWSAlgorithm) throws -> (header: JSONValue, claims: JSONValue, response: TokenResponse) {
         let clock = AdjustableClock()
         clock.set(1_700_000_000)
@@ -18,11 +19,19 @@ final class LeanExchangeTests: XCTestCase {
         let grants = JSONValue.array()
         grants.append(.string(Self.grant))
         reg.set("grant_types", grants)
+        // Absent scopes now mean no scope; the request asks for "a b".
+        let scopes = JSONValue.array()
+        scopes.append(.string("a"))
+        scopes.append(.string("b"))
+        reg.set("scopes", scopes)
+        if let lifetime { reg.set("access_token_lifetime", .integer(Int64(lifetime))) }
         try clients.register(json: reg.serialized())
         let signer = SigningKeySigner(try SigningKey.generate(alg))
         let endpoint = TokenEndpoint(config: AccessTokenConfig(issuer: issuer, lifetime: 120, audience: audience),
                                      signer: signer,
-                                     subjectVerifier: { (_, _) throws(JWTGrantError) -> [UInt8] in subject },
+                                     verifier: { (_, _) throws(JWTGrantError) -> VerifiedGrant in
+                                         VerifiedGrant(subject: subject, idp: idp)
+                                     },
                                      clock: clock, clients: clients)
         let id = clientID.utf8.map { c -> String in
             (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) ? String(UnicodeScalar(c))
@@ -42,11 +51,13 @@ final class LeanExchangeTests: XCTestCase {
             for (i, s) in hostile.enumerated() where !s.isEmpty {
                 let issuer = "https://iss\"\\\(hostile[(i + 1) % hostile.count])"
                 let clientID = "app\(k)\(i)" + hostile[(i + 2) % hostile.count].filter { $0 != "\n" && $0 != "\t" && $0 != "\u{1}" && $0 != "\u{1F}" }
-                let (h, c, r) = try exchange(subject: Array(s.utf8), issuer: issuer, clientID: clientID, alg: alg)
+                let idp = "https://idp\"\\\(hostile[(i + 3) % hostile.count])"
+                let (h, c, r) = try exchange(subject: Array(s.utf8), issuer: issuer, clientID: clientID, idp: idp, alg: alg)
                 XCTAssertEqual(h.keys, ["typ", "alg", "kid"])
                 XCTAssertEqual(h["typ"]?.stringValue, "at+jwt")
                 XCTAssertEqual(h["alg"]?.stringValue, alg.rawValue)
-                XCTAssertEqual(c.keys, ["iss", "sub", "aud", "client_id", "iat", "exp", "jti", "scope"])
+                XCTAssertEqual(c.keys, ["iss", "sub", "aud", "client_id", "idp", "iat", "exp", "jti", "scope"])
+                XCTAssertEqual(c["idp"]?.stringValue, idp)
                 XCTAssertEqual(c["sub"]?.stringValue, s)
                 XCTAssertEqual(c["iss"]?.stringValue, issuer)
                 XCTAssertEqual(c["aud"]?.stringValue, clientID)
@@ -66,11 +77,20 @@ final class LeanExchangeTests: XCTestCase {
         XCTAssertEqual(c["aud"]?.stringValue, "https://rs.example.com/\"api\"")
     }
 
+    func testPerClientLifetime() throws {
+        let (_, c, r) = try exchange(subject: Array("bob".utf8), issuer: "https://x", clientID: "app",
+                                     lifetime: 45, alg: .es256)
+        XCTAssertEqual(c["exp"]?.integerValue, 1_700_000_045)
+        XCTAssertEqual(r.body["expires_in"]?.integerValue, 45)
+    }
+
     func testAnEmptySubjectIsRefused() throws {
         let clients = ClientRegistry()
         try clients.register(json: #"{"client_id":"app","client_secret":"s3cret","grant_types":["\#(Self.grant)"]}"#)
         let endpoint = TokenEndpoint(config: AccessTokenConfig(), signer: SigningKeySigner(try SigningKey.generate(.es256)),
-                                     subjectVerifier: { (_, _) throws(JWTGrantError) -> [UInt8] in [] },
+                                     verifier: { (_, _) throws(JWTGrantError) -> VerifiedGrant in
+                                         VerifiedGrant(subject: [], idp: "https://idp.example")
+                                     },
                                      clock: AdjustableClock(), clients: clients)
         let r = withOptionalBytes("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=x&client_id=app&client_secret=s3cret") { b in
             endpoint.handle(authorization: nil, body: b)
