@@ -30,9 +30,11 @@ public final class AuthorizationServer: @unchecked Sendable {
         self.tokenEndpoint = TokenEndpoint(
             config: AccessTokenConfig(issuer: config.issuer, lifetime: Int(config.accessTokenLifetime)),
             signer: try SigningKeySigner(config),
+            // The lean path: only what the access token needs leaves the
+            // pipeline (the subject after subject_format, and the idp).
             verifier: { (assertion, use) throws(JWTGrantError) -> VerifiedGrant in
                 let v = try validator.validate(assertion, consume: true, use: use)
-                return VerifiedGrant(claims: v.claims, subject: v.accessTokenSubject, idp: v.issuer.issuer)
+                return VerifiedGrant(subject: v.accessTokenSubjectBytes, idp: v.issuer.issuer)
             },
             clock: clock, clients: clients, maxAssertionBytes: config.maxAssertionBytes)
     }

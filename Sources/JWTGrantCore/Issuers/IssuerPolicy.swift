@@ -166,7 +166,12 @@ public struct SubjectFormat: Sendable {
     /// The access token's `sub` for the assertion subject `sub` (its exact
     /// bytes) of `issuer`.
     func render(sub: [UInt8], name: String, issuer: String) -> String {
-        if parts == [.sub] { return String(decoding: sub, as: UTF8.self) }
+        String(decoding: renderBytes(sub: sub, name: name, issuer: issuer), as: UTF8.self)
+    }
+
+    /// `render` as UTF-8 bytes (the token endpoint writes them as they are).
+    func renderBytes(sub: [UInt8], name: String, issuer: String) -> [UInt8] {
+        if parts == [.sub] { return sub }
         var out: [UInt8] = []
         for p in parts {
             switch p {
@@ -176,6 +181,6 @@ public struct SubjectFormat: Sendable {
             case .issuer: out += issuer.utf8
             }
         }
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 }

@@ -20,32 +20,50 @@ public enum Base64URL {
 
     // MARK: encoding
 
-    public static func encode(_ bytes: UnsafeRawBufferPointer) -> String {
+    /// The encoded length of `n` bytes.
+    @inline(__always)
+    public static func encodedLength(_ n: Int) -> Int { (n / 3) * 4 + [0, 2, 3][n % 3] }
+
+    /// Writes the encoding of `bytes` at `out` (`encodedLength(bytes.count)`
+    /// bytes); returns that count.
+    @discardableResult
+    public static func encode(_ bytes: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<UInt8>) -> Int {
         let n = bytes.count
-        let outLength = (n / 3) * 4 + [0, 2, 3][n % 3]
-        if outLength == 0 { return "" }
         return alphabet.withUnsafeBufferPointer { a in
-            String(unsafeUninitializedCapacity: outLength) { out in
-                var i = 0, o = 0
-                while i + 3 <= n {
-                    let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-                    out[o] = a[Int(v >> 18)]; out[o + 1] = a[Int(v >> 12 & 63)]
-                    out[o + 2] = a[Int(v >> 6 & 63)]; out[o + 3] = a[Int(v & 63)]
-                    i += 3; o += 4
-                }
-                if n - i == 1 {
-                    let v = UInt32(bytes[i]) << 16
-                    out[o] = a[Int(v >> 18)]; out[o + 1] = a[Int(v >> 12 & 63)]
-                    o += 2
-                } else if n - i == 2 {
-                    let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
-                    out[o] = a[Int(v >> 18)]; out[o + 1] = a[Int(v >> 12 & 63)]
-                    out[o + 2] = a[Int(v >> 6 & 63)]
-                    o += 3
-                }
-                return o
+            var i = 0, o = 0
+            while i + 3 <= n {
+                let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
+                out[o] = a[Int(v >> 18)]; out[o + 1] = a[Int(v >> 12 & 63)]
+                out[o + 2] = a[Int(v >> 6 & 63)]; out[o + 3] = a[Int(v & 63)]
+                i += 3; o += 4
             }
+            if n - i == 1 {
+                let v = UInt32(bytes[i]) << 16
+                out[o] = a[Int(v >> 18)]; out[o + 1] = a[Int(v >> 12 & 63)]
+                o += 2
+            } else if n - i == 2 {
+                let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
+                out[o] = a[Int(v >> 18)]; out[o + 1] = a[Int(v >> 12 & 63)]
+                out[o + 2] = a[Int(v >> 6 & 63)]
+                o += 3
+            }
+            return o
         }
+    }
+
+    /// Appends the encoding of `bytes` to `out`.
+    public static func append(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        let n = encodedLength(bytes.count)
+        guard n > 0 else { return }
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: n))
+        out.withUnsafeMutableBufferPointer { o in _ = encode(bytes, into: o.baseAddress! + start) }
+    }
+
+    public static func encode(_ bytes: UnsafeRawBufferPointer) -> String {
+        let outLength = encodedLength(bytes.count)
+        if outLength == 0 { return "" }
+        return String(unsafeUninitializedCapacity: outLength) { out in encode(bytes, into: out.baseAddress!) }
     }
 
     public static func encode(_ bytes: [UInt8]) -> String {
