@@ -11,7 +11,7 @@ public final class ClientRegistry: Sendable {
         self.store = store
     }
 
-    /// Registers a client from `client_json` (API.md):
+    /// Registers a client from `client_json` (see jwtgrant_register_client in include/jwtgrant.h):
     /// `{"client_id", "client_secret"?, "grant_types"?, "scopes"?}`.
     /// Unknown fields and wrong types are `.invalidArgument`; a taken id is
     /// `.alreadyExists`.
