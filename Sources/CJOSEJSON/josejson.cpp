@@ -14,6 +14,7 @@
 #include <string_view>
 
 static_assert(JOSEJSON_PADDING >= simdjson::SIMDJSON_PADDING, "simdjson needs more padding");
+static_assert(sizeof(josejson_entry) == 32, "an entry is 32 bytes");
 
 namespace {
 
@@ -83,17 +84,19 @@ int check_names(simdjson::dom::object obj, size_t n) {
     return status;
 }
 
-// The strictness walk below the top level.
-int check(element v) {
+// The strictness walk below the top level. `nul` is false when the text
+// holds no "\u0000" at all, the only way JSON can spell a NUL byte.
+int check(element v, bool nul) {
     switch (v.type()) {
     case element_type::STRING: {
+        if (!nul) return JOSEJSON_OK;
         std::string_view s = v.get_string().value_unsafe();
         return has_nul(s) ? JOSEJSON_ENUL : JOSEJSON_OK;
     }
     case element_type::UINT64: return JOSEJSON_EINTEGER;
     case element_type::ARRAY: {
         for (element e : v.get_array().value_unsafe()) {
-            int s = check(e);
+            int s = check(e, nul);
             if (s != JOSEJSON_OK) return s;
         }
         return JOSEJSON_OK;
@@ -102,8 +105,8 @@ int check(element v) {
         simdjson::dom::object o = v.get_object().value_unsafe();
         size_t n = 0;
         for (auto field : o) {
-            if (has_nul(field.key)) return JOSEJSON_ENUL;
-            int s = check(field.value);
+            if (nul && has_nul(field.key)) return JOSEJSON_ENUL;
+            int s = check(field.value, nul);
             if (s != JOSEJSON_OK) return s;
             n++;
         }
@@ -136,6 +139,7 @@ struct Scratch {
     char *bytes = nullptr;
     size_t byte_capacity = 0;
     size_t entry_count = 0, byte_count = 0;
+    bool nul = true;   // whether the text may hold "\u0000" (see check)
     ~Scratch() { std::free(entries); std::free(bytes); }
 
     bool reserve(size_t entries_needed, size_t bytes_needed) {
@@ -168,30 +172,29 @@ struct Scratch {
         e.kind = kind_of(v);
         switch (v.type()) {
         case element_type::INT64:
-            e.integer = v.get_int64().value_unsafe();
-            e.real = static_cast<double>(e.integer);
+            e.value.integer = v.get_int64().value_unsafe();
             return JOSEJSON_OK;
         case element_type::UINT64: return JOSEJSON_EINTEGER;
-        case element_type::DOUBLE: e.real = v.get_double().value_unsafe(); return JOSEJSON_OK;
+        case element_type::DOUBLE: e.value.real = v.get_double().value_unsafe(); return JOSEJSON_OK;
         case element_type::STRING: {
             std::string_view s = v.get_string().value_unsafe();
-            if (has_nul(s)) return JOSEJSON_ENUL;
+            if (nul && has_nul(s)) return JOSEJSON_ENUL;
             if (!reserve(0, byte_count + s.size())) return JOSEJSON_ENOMEM;
             if (!s.empty()) std::memcpy(bytes + byte_count, s.data(), s.size());
-            e.string_offset = static_cast<uint32_t>(byte_count);
-            e.string_length = static_cast<uint32_t>(s.size());
+            e.offset = static_cast<uint32_t>(byte_count);
+            e.length = static_cast<uint32_t>(s.size());
             byte_count += s.size();
             return JOSEJSON_OK;
         }
         case element_type::ARRAY: {
             simdjson::dom::array a = v.get_array().value_unsafe();
-            e.count = static_cast<uint32_t>(a.size());
+            e.length = static_cast<uint32_t>(a.size());
             return JOSEJSON_OK;
         }
         case element_type::OBJECT: {
             simdjson::dom::object o = v.get_object().value_unsafe();
-            e.count = static_cast<uint32_t>(o.size());
-            return check(v);
+            e.length = static_cast<uint32_t>(o.size());
+            return check(v, nul);
         }
         default: return JOSEJSON_OK;
         }
@@ -203,37 +206,76 @@ struct Scratch {
 int build(element root, Scratch &t, const uint8_t *text, size_t length, josejson_doc **out) {
     t.entry_count = 0;
     t.byte_count = 0;
+    t.nul = length >= 6 && memmem(text, length, "\\u0000", 6) != nullptr;
     uint32_t members = 0;
     if (root.type() == element_type::OBJECT) {
         simdjson::dom::object obj = root.get_object().value_unsafe();
-        size_t n = 0;
+        // One pass over the members: checked and copied; the names and
+        // fingerprints of small objects, and up to 4 array members, noted
+        // for the duplicate check and the element pass.
+        constexpr size_t kSmall = 16, kArrays = 4;
+        std::string_view names[kSmall];
+        uint64_t prints[kSmall];
+        element arrays[kArrays];
+        size_t array_index[kArrays];
+        size_t n = 0, array_count = 0;
+        bool more_arrays = false;
         for (auto field : obj) {
-            if (has_nul(field.key)) return JOSEJSON_ENUL;
+            if (t.nul && has_nul(field.key)) return JOSEJSON_ENUL;
             int s = t.add(field.value, field.key);
             if (s != JOSEJSON_OK) return s;
-            n++;
-        }
-        int s = check_names(obj, n);
-        if (s != JOSEJSON_OK) return s;
-        members = static_cast<uint32_t>(n);
-        size_t i = 0;
-        for (auto field : obj) {
+            if (n < kSmall) {
+                uint64_t f = fingerprint(field.key);
+                for (size_t j = 0; j < n; j++)
+                    if (prints[j] == f && names[j] == field.key) return JOSEJSON_EDUPLICATE;
+                names[n] = field.key;
+                prints[n] = f;
+            }
             if (field.value.type() == element_type::ARRAY) {
-                t.entries[i].first = static_cast<uint32_t>(t.entry_count);
-                for (element e : field.value.get_array().value_unsafe()) {
-                    int st = t.add(e, std::string_view());
-                    if (st != JOSEJSON_OK) return st;
-                    // Nested arrays are checked here (their elements are not kept).
-                    if (e.type() == element_type::ARRAY) {
-                        st = check(e);
-                        if (st != JOSEJSON_OK) return st;
-                    }
+                if (array_count < kArrays) {
+                    arrays[array_count] = field.value;
+                    array_index[array_count++] = n;
+                } else {
+                    more_arrays = true;
                 }
             }
-            i++;
+            n++;
+        }
+        if (n > kSmall) {
+            int s = check_names(obj, n);
+            if (s != JOSEJSON_OK) return s;
+        }
+        members = static_cast<uint32_t>(n);
+        auto add_elements = [&](size_t i, element array) -> int {
+            t.entries[i].offset = static_cast<uint32_t>(t.entry_count);
+            for (element e : array.get_array().value_unsafe()) {
+                int st = t.add(e, std::string_view());
+                if (st != JOSEJSON_OK) return st;
+                // Nested arrays are checked here (their elements are not kept).
+                if (e.type() == element_type::ARRAY) {
+                    st = check(e, t.nul);
+                    if (st != JOSEJSON_OK) return st;
+                }
+            }
+            return JOSEJSON_OK;
+        };
+        if (!more_arrays) {
+            for (size_t k = 0; k < array_count; k++) {
+                int st = add_elements(array_index[k], arrays[k]);
+                if (st != JOSEJSON_OK) return st;
+            }
+        } else {
+            size_t i = 0;
+            for (auto field : obj) {
+                if (field.value.type() == element_type::ARRAY) {
+                    int st = add_elements(i, field.value);
+                    if (st != JOSEJSON_OK) return st;
+                }
+                i++;
+            }
         }
     } else {
-        int s = check(root);
+        int s = check(root, t.nul);
         if (s != JOSEJSON_OK) return s;
     }
     if (t.entry_count > UINT32_MAX || t.byte_count > UINT32_MAX) return JOSEJSON_ETOOLARGE;

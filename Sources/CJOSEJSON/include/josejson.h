@@ -66,18 +66,18 @@ enum josejson_status {
 };
 
 /* One value: a top-level member (with its name) or an element of a
- * top-level array (name_length 0, name_offset 0). */
+ * top-level array (name_length 0, name_offset 0). 32 bytes. */
 typedef struct josejson_entry {
     uint32_t kind;            /* enum josejson_kind */
     uint32_t name_offset;     /* into bytes */
     uint32_t name_length;
-    uint32_t string_offset;   /* JOSEJSON_STRING: into bytes */
-    uint32_t string_length;
-    uint32_t count;           /* ARRAY: elements; OBJECT: members */
-    uint32_t first;           /* ARRAY of a top-level member: index of its first element entry */
+    uint32_t offset;          /* STRING: into bytes; ARRAY of a top-level member: index of its first element entry */
+    uint32_t length;          /* STRING: bytes; ARRAY: elements; OBJECT: members */
     uint32_t reserved;
-    int64_t integer;          /* JOSEJSON_INTEGER */
-    double real;              /* JOSEJSON_REAL; JOSEJSON_INTEGER: the integer as a double */
+    union {
+        int64_t integer;      /* JOSEJSON_INTEGER */
+        double real;          /* JOSEJSON_REAL */
+    } value;
 } josejson_entry;
 
 typedef struct josejson_doc {

@@ -21,7 +21,7 @@ public final class ClientRegistry: Sendable {
         self.clock = clock
     }
 
-    /// Registers a client from `client_json` (docs/abi.md):
+    /// Registers a client from `client_json` (docs/abi.md, jwtgrant_register_client):
     /// `{"client_id", "client_secret"?, "token_endpoint_auth_method"?,
     /// "grant_types"?, "scopes"?, "access_token_lifetime"?}`. Unknown fields,
     /// wrong types and a client that could never authenticate (no secret and

@@ -94,7 +94,18 @@ public enum Base64URL {
         var src = srcBase.assumingMemoryBound(to: UInt8.self)
         var dst = dstBase.assumingMemoryBound(to: UInt8.self)
         var bad: UInt32 = 0
-        for _ in 0..<(n / 4) {
+        let groups = n / 4
+        // All groups but the last write their 3 bytes with one 4-byte store
+        // (the 4th byte is overwritten by the next group); the last writes 3.
+        if groups > 1 {
+            for _ in 0..<(groups - 1) {
+                let v = t[Int(src[0])] | t[256 + Int(src[1])] | t[512 + Int(src[2])] | t[768 + Int(src[3])]
+                bad |= v
+                UnsafeMutableRawPointer(dst).storeBytes(of: (v << 8).bigEndian, as: UInt32.self)
+                src += 4; dst += 3
+            }
+        }
+        if groups > 0 {
             let v = t[Int(src[0])] | t[256 + Int(src[1])] | t[512 + Int(src[2])] | t[768 + Int(src[3])]
             bad |= v
             dst[0] = UInt8(truncatingIfNeeded: v >> 16)

@@ -163,7 +163,7 @@ public struct JOSEValue {
     public func withStringBytes<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T? {
         guard isString else { return nil }
         let e = entry
-        return try body(object.bytes(e.pointee.string_offset, e.pointee.string_length))
+        return try body(object.bytes(e.pointee.offset, e.pointee.length))
     }
 
     /// The string value, or nil for a non-string.
@@ -182,21 +182,27 @@ public struct JOSEValue {
     }
 
     /// The value of an integer or real, or nil.
-    public var numberValue: Double? { isNumber ? entry.pointee.real : nil }
+    public var numberValue: Double? {
+        switch kind {
+        case UInt32(JOSEJSON_INTEGER.rawValue): return Double(entry.pointee.value.integer)
+        case UInt32(JOSEJSON_REAL.rawValue): return entry.pointee.value.real
+        default: return nil
+        }
+    }
 
     /// The integer value, or nil for anything but a JSON integer.
-    public var integerValue: Int64? { isInteger ? entry.pointee.integer : nil }
+    public var integerValue: Int64? { isInteger ? entry.pointee.value.integer : nil }
 
     public var boolValue: Bool? { isBool ? kind == UInt32(JOSEJSON_TRUE.rawValue) : nil }
 
     /// The size of an array or object (0 otherwise).
-    public var count: Int { isArray || isObject ? Int(entry.pointee.count) : 0 }
+    public var count: Int { isArray || isObject ? Int(entry.pointee.length) : 0 }
 
     /// The elements of a top-level array (empty for anything else, and for
     /// arrays nested deeper, whose elements are not kept).
     public var elements: [JOSEValue] {
         guard isArray, index < object.count else { return [] }
-        let first = Int(entry.pointee.first), n = Int(entry.pointee.count)
+        let first = Int(entry.pointee.offset), n = Int(entry.pointee.length)
         return (first..<(first + n)).map { JOSEValue(object: object, index: $0) }
     }
 }
