@@ -36,9 +36,12 @@ public final class AuthorizationServer: @unchecked Sendable {
         self.tokenEndpoint = TokenEndpoint(
             config: AccessTokenConfig(issuer: config.issuer, lifetime: Int(config.accessTokenLifetime)),
             signer: try SigningKeySigner(config),
+            // The lean path: only what the access token needs leaves the
+            // pipeline (the subject after subject_format, and the idp); the
+            // audit facts keep the trusted issuer and the verified claims.
             observedVerifier: { (assertion, use, facts) throws(JWTGrantError) -> VerifiedGrant in
                 let v = try validator.validate(assertion, consume: true, use: use, facts: &facts)
-                return VerifiedGrant(claims: v.claims, subject: v.accessTokenSubject, idp: v.issuer.issuer)
+                return VerifiedGrant(subject: v.accessTokenSubjectBytes, idp: v.issuer.issuer)
             },
             clock: clock, clients: clients, maxAssertionBytes: config.maxAssertionBytes)
     }
@@ -53,6 +56,7 @@ public final class AuthorizationServer: @unchecked Sendable {
 
     // MARK: trusted token issuers
 
+    @_optimize(size)
     public func registerIssuer(json: String) throws(JWTGrantError) {
         let issuer = try IssuerRegistration.parse(json, now: clock.now()) { (url, name) throws(JWTGrantError) -> any KeySource in
             try self.makeRemoteKeySource(url: url, issuerName: name)
@@ -93,6 +97,7 @@ public final class AuthorizationServer: @unchecked Sendable {
     /// A JWKS document handed in by the host (`jwtgrant_issuer_set_jwks`):
     /// the fresh key set of a `jwks_uri` issuer, or the new inline set of a
     /// `jwks` issuer.
+    @_optimize(size)
     public func supplyJWKS(issuerName: String, document: JSONValue, maxAge: Int?) throws(JWTGrantError) {
         guard let issuer = issuers.lookup(name: issuerName) else {
             throw JWTGrantError(.notFound, "no trusted issuer named \"\(printable(issuerName))\"")
@@ -130,7 +135,7 @@ public final class AuthorizationServer: @unchecked Sendable {
 
     /// Validates an assertion without consuming it; the claims plus "_issuer_name".
     public func verifyAssertion(_ token: UnsafeRawBufferPointer) throws(JWTGrantError) -> JSONValue {
-        try observedVerification(token) { (v) throws(JWTGrantError) in v.claimsWithIssuerName() }
+        try observedVerification(token) { (v) throws(JWTGrantError) in try v.claimsWithIssuerName() }
     }
 
     /// `verifyAssertion` with the claims as JSON text from malloc (C callers).
@@ -161,6 +166,7 @@ public final class AuthorizationServer: @unchecked Sendable {
     // MARK: counters
 
     /// The `jwtgrant_stats` document.
+    @_optimize(size)
     public func statsJSON() -> JSONValue {
         let o = JSONValue.object()
         let now = clock.now()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The built library as the contract says: only jwtgrant_* symbols exported,
-# exactly the functions the header declares; SONAME libjwtgrant.so.1; no
-# Swift runtime needed; stripped size at most 8 MiB. Prints
+# The built library as the contract says: only jwtgrant_* symbols exported
+# (none of simdjson's or libstdc++'s), exactly the functions the header
+# declares; SONAME libjwtgrant.so.1; no Swift runtime needed; only the
+# expected libraries as direct dependencies; stripped size at most 6 MiB. Prints
 # "N passed, N failed" and exits non-zero on a failure.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -19,9 +20,14 @@ $(diff <(echo "$exported") <(echo "$declared"))"
 readelf -d "$lib" | grep -q 'SONAME.*\[libjwtgrant.so.1\]' && ok || bad "SONAME is not libjwtgrant.so.1"
 if ldd "$lib" | grep -qi swift; then bad "links a Swift runtime: $(ldd "$lib" | grep -i swift)"; else ok; fi
 if ldd "$lib" | grep -q 'not found'; then bad "unresolved dependency"; else ok; fi
+# Direct dependencies: the C runtime, libstdc++ (the simdjson shim) and the
+# Debian libraries the README names; anything else is a packaging change.
+allowed='^(libc\.so\.6|libm\.so\.6|ld-linux-x86-64\.so\.2|libstdc\+\+\.so\.6|libgcc_s\.so\.1|libcrypto\.so\.3|libjansson\.so\.4|libsodium\.so\.23|libcurl\.so\.4|libsimdjson\.so\.[0-9]+)$'
+unexpected=$(readelf -d "$lib" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | grep -vE "$allowed" || true)
+[ -z "$unexpected" ] && ok || bad "unexpected dependencies: $(echo $unexpected)"
 tmp=$(mktemp); strip --strip-unneeded -o "$tmp" "$lib"
 size=$(stat -c %s "$tmp"); rm -f "$tmp"
-[ "$size" -le $((8 * 1024 * 1024)) ] && ok || bad "stripped size $size > 8 MiB"
+[ "$size" -le $((6 * 1024 * 1024)) ] && ok || bad "stripped size $size > 6 MiB"
 echo "stripped size: $size bytes; exported functions: $(echo "$exported" | wc -l)"
 echo "check_library: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

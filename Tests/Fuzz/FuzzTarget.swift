@@ -8,7 +8,10 @@
 //   2  an issuer registration document (PEM, DER, JWK, JWKS parsing);
 //   3  "authorization\nform body" at the token endpoint;
 //   4  a server configuration document;
-//   5  a JWKS document handed in for a "jwks" issuer.
+//   5  a JWKS document handed in for a "jwks" issuer;
+//   6  a JSON document read by both the hot path's reader (simdjson,
+//      JOSEObject) and jansson: any difference in verdict or value traps
+//      (JSONDifferential, shared with the XCTest of the same name).
 // Every call must return a status, never crash, leak or read out of bounds.
 
 #if canImport(Glibc)
@@ -52,7 +55,7 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     if fixture == nil { fixture = Fixture() }
     let f = fixture!
     let input = UnsafeRawBufferPointer(start: data + 1, count: size - 1)
-    switch data[0] % 6 {
+    switch data[0] % 7 {
     case 0:
         _ = try? f.server.verifyAssertion(input)
     case 1:
@@ -78,6 +81,10 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         _ = f.server.tokenEndpoint.handle(authorization: a, body: b)
     case 4:
         _ = try? AuthorizationServer(configJSON: String(decoding: input, as: UTF8.self))
+    case 6:
+        if let difference = JSONDifferential.disagreement(input) {
+            fatalError("simdjson and jansson disagree: \(difference)")
+        }
     default:
         if let doc = try? JSONValue.parse(input, what: "JWKS") {
             _ = try? f.server.supplyJWKS(issuerName: "fuzz", document: doc, maxAge: nil)

@@ -83,3 +83,10 @@ write("4_config", 4, json.dumps({
 
 # 5: a JWKS document handed in.
 write("5_jwks", 5, json.dumps(jwks).encode())
+
+# 6: JSON documents for the differential target (simdjson vs jansson).
+write("6_header", 6, header)
+write("6_claims", 6, payload)
+write("6_aud_array", 6, json.dumps(dict(claims, aud=["a", "b"], nested={"x": [1, 2.5, None, True]})).encode())
+write("6_escapes", 6, b'{"s":"\\u00e9\\ud83d\\ude00\\n","i":-9223372036854775808,"r":-0.0,"big":1e308}')
+write("6_edges", 6, b'{"a":9223372036854775807,"b":[[[[1]]]],"c":{"d":{"e":"f"}}}')

@@ -19,9 +19,8 @@ extension AuditTrail {
 
     /// The first 16 hex digits of SHA-256 of the verified `jti` (a string
     /// claim), enough to correlate events without logging the identifier.
-    static func jtiHash(_ claims: JSONValue?) -> String? {
-        guard let jti = claims?["jti"]?.stringValue else { return nil }
-        return Array(jti.utf8).withUnsafeBytes { Digest256.hexPrefix($0, count: 16) }
+    static func jtiHash(_ claims: JOSEObject?) -> String? {
+        claims?["jti"]?.withStringBytes { Digest256.hexPrefix($0, count: 16) }
     }
 
     private func common(_ kind: String, _ error: JWTGrantError?, now: Double) -> (JSONValue, LogLevel) {
@@ -71,6 +70,7 @@ extension AuditTrail {
     }
 
     /// One fetch of a JWKS endpoint, successful or not.
+    @_optimize(size)
     public func jwksFetch(_ report: JWKSFetchReport, issuerName: String, now: Double) {
         guard isListening else { return }
         let (outcome, level): (String, LogLevel) = switch report.result {

@@ -23,7 +23,7 @@ public enum LogLevel: Int32, Sendable {
 /// are always values the issuer signed, never unverified token text).
 public struct ValidationFacts {
     public var issuer: TrustedIssuer? = nil
-    public var verifiedClaims: JSONValue? = nil
+    public var verifiedClaims: JOSEObject? = nil
     public init() {}
 }
 
@@ -100,6 +100,7 @@ public final class AuditTrail: @unchecked Sendable {
 
     /// `{"success", "refused", "error", "by_status": {"JWTGRANT_OK": n, ...}}`
     /// of one counter table (names of statuses never seen are left out).
+    @_optimize(size)
     func countsJSON(_ table: UnsafeMutablePointer<Atomic<Int>>) -> JSONValue {
         let byStatus = JSONValue.object()
         var success = 0, refused = 0, failed = 0
@@ -124,6 +125,7 @@ public final class AuditTrail: @unchecked Sendable {
         return o
     }
 
+    @_optimize(size)
     public func exchangesJSON() -> JSONValue {
         let o = countsJSON(exchangeByStatus)
         let snap = exchangeLatency.snapshot()

@@ -35,6 +35,7 @@ public struct ServerConfig: Sendable {
     public init() {}
 
     /// Parses `config_json`; nil or "{}" gives the defaults.
+    @_optimize(size)
     public init(json: String?) throws(JWTGrantError) {
         self.init()
         guard let json else { return }

@@ -21,7 +21,7 @@ public final class ClientRegistry: Sendable {
         self.clock = clock
     }
 
-    /// Registers a client from `client_json` (docs/abi.md):
+    /// Registers a client from `client_json` (docs/abi.md, jwtgrant_register_client):
     /// `{"client_id", "client_secret"?, "token_endpoint_auth_method"?,
     /// "grant_types"?, "scopes"?, "access_token_lifetime"?}`. Unknown fields,
     /// wrong types and a client that could never authenticate (no secret and
@@ -84,6 +84,7 @@ public final class ClientRegistry: Sendable {
     /// `grant_types`, `scopes`, `secrets` (how many secrets authenticate now)
     /// and, during a rotation's grace period, `grace_until` (Unix seconds when
     /// the last previous secret stops working).
+    @_optimize(size)
     public func list() throws(JWTGrantError) -> JSONValue {
         let now = clock.now()
         let out = JSONValue.array()
@@ -148,6 +149,7 @@ public final class ClientRegistry: Sendable {
 
     // MARK: client_json
 
+    @_optimize(size)
     static func parseClient(json: String) throws(JWTGrantError) -> Client {
         // JSONValue.parse never quotes the input, so a secret cannot leak here.
         var r = try StrictObjectReader(JSONValue.parseObject(json, what: "client_json"), path: "client_json")

@@ -30,6 +30,22 @@ public struct SigningKeySigner: AccessTokenSigner {
         try key.compact(header: header, payload: payload)
     }
 
+    /// "b64(header).b64(payload).b64(signature)" written into one buffer.
+    public func sign(headerJSON: [UInt8], payloadJSON: [UInt8]) throws(JWTGrantError) -> String {
+        let h = Base64URL.encodedLength(headerJSON.count), p = Base64URL.encodedLength(payloadJSON.count)
+        var out: [UInt8] = []
+        out.reserveCapacity(h + p + 2 + 700)   // the longest signature: RSA-4096, 683 characters
+        headerJSON.withUnsafeBytes { Base64URL.append($0, to: &out) }
+        out.append(UInt8(ascii: "."))
+        payloadJSON.withUnsafeBytes { Base64URL.append($0, to: &out) }
+        let signature = try out.withUnsafeBytes { input in
+            Result { () throws(JWTGrantError) -> [UInt8] in try key.sign(input) }
+        }.get()
+        out.append(UInt8(ascii: "."))
+        signature.withUnsafeBytes { Base64URL.append($0, to: &out) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     public func verifySignature(_ token: UnsafeRawBufferPointer) throws(JWTGrantError) -> (header: JSONValue, claims: JSONValue) {
         let jws: CompactJWS
         do {
@@ -45,6 +61,11 @@ public struct SigningKeySigner: AccessTokenSigner {
             key.verificationKey.verify(jws.algorithm, signingInput: input, signature: $0)
         }
         guard ok else { throw JWTGrantError(.invalidToken, "the signature does not verify") }
-        return (jws.header, jws.payload)
+        // The caller hands these to the host: jansson objects.
+        do {
+            return (try jws.segmentJSON(token, payload: false), try jws.segmentJSON(token, payload: true))
+        } catch {
+            throw JWTGrantError(.invalidToken, error.reason)
+        }
     }
 }

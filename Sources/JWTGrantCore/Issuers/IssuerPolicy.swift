@@ -46,6 +46,7 @@ public struct IssuerPolicy: Sendable {
     /// Reads the policy members of `issuer_json` from `r` (the caller
     /// finishes the reader). Malformed values are `.invalidArgument` naming
     /// the field.
+    @_optimize(size)
     static func read(_ r: inout StrictObjectReader) throws(JWTGrantError) -> IssuerPolicy {
         var p = IssuerPolicy()
         if let subjects = try r.stringArray("allowed_subjects") {
@@ -130,6 +131,7 @@ public struct SubjectFormat: Sendable {
         self.text = text
     }
 
+    @_optimize(size)
     public init(parsing text: String) throws(JWTGrantError) {
         let bytes = Array(text.utf8)
         var parts: [Part] = [], literal: [UInt8] = [], i = 0, hasSub = false
@@ -166,7 +168,12 @@ public struct SubjectFormat: Sendable {
     /// The access token's `sub` for the assertion subject `sub` (its exact
     /// bytes) of `issuer`.
     func render(sub: [UInt8], name: String, issuer: String) -> String {
-        if parts == [.sub] { return String(decoding: sub, as: UTF8.self) }
+        String(decoding: renderBytes(sub: sub, name: name, issuer: issuer), as: UTF8.self)
+    }
+
+    /// `render` as UTF-8 bytes (the token endpoint writes them as they are).
+    func renderBytes(sub: [UInt8], name: String, issuer: String) -> [UInt8] {
+        if parts == [.sub] { return sub }
         var out: [UInt8] = []
         for p in parts {
             switch p {
@@ -176,6 +183,6 @@ public struct SubjectFormat: Sendable {
             case .issuer: out += issuer.utf8
             }
         }
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 }

@@ -7,7 +7,8 @@ public struct IssuerRegistration {
 
     /// - Parameter now: Unix seconds; a certificate whose notAfter is before
     ///   it is refused (`.badKey`, naming the date).
-    public static func parse(_ json: String, now: Double = SystemClock().now(),
+    @_optimize(size)
+    static func parse(_ json: String, now: Double = SystemClock().now(),
                              remote: RemoteSourceFactory) throws(JWTGrantError) -> TrustedIssuer {
         var r = try StrictObjectReader(JSONValue.parse(json, what: "issuer_json"))
         let name = try r.requiredString("name")
@@ -76,6 +77,7 @@ public struct IssuerRegistration {
     /// from the certificate the host configured). A bundle that still holds
     /// a usable key is accepted: its expired certificates are never used
     /// (KeySelection) and list_issuers shows them with "expired": true.
+    @_optimize(size)
     static func unexpired(_ keys: [VerificationKey], now: Double) throws(JWTGrantError) -> [VerificationKey] {
         var latest: Double? = nil
         for k in keys {

@@ -42,6 +42,7 @@ public final class StaticKeySource: KeySource {
 
     public func statusJSON(now: Double) -> JSONValue { status(now: now) }
 
+    @_optimize(size)
     private func status(now: Double?) -> JSONValue {
         let o = JSONValue.object()
         let ids = JSONValue.array()

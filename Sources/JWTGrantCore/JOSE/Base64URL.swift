@@ -20,32 +20,50 @@ public enum Base64URL {
 
     // MARK: encoding
 
-    public static func encode(_ bytes: UnsafeRawBufferPointer) -> String {
+    /// The encoded length of `n` bytes.
+    @inline(__always)
+    public static func encodedLength(_ n: Int) -> Int { (n / 3) * 4 + [0, 2, 3][n % 3] }
+
+    /// Writes the encoding of `bytes` at `out` (`encodedLength(bytes.count)`
+    /// bytes); returns that count.
+    @discardableResult
+    public static func encode(_ bytes: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<UInt8>) -> Int {
         let n = bytes.count
-        let outLength = (n / 3) * 4 + [0, 2, 3][n % 3]
-        if outLength == 0 { return "" }
         return alphabet.withUnsafeBufferPointer { a in
-            String(unsafeUninitializedCapacity: outLength) { out in
-                var i = 0, o = 0
-                while i + 3 <= n {
-                    let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-                    out[o] = a[Int(v >> 18)]; out[o + 1] = a[Int(v >> 12 & 63)]
-                    out[o + 2] = a[Int(v >> 6 & 63)]; out[o + 3] = a[Int(v & 63)]
-                    i += 3; o += 4
-                }
-                if n - i == 1 {
-                    let v = UInt32(bytes[i]) << 16
-                    out[o] = a[Int(v >> 18)]; out[o + 1] = a[Int(v >> 12 & 63)]
-                    o += 2
-                } else if n - i == 2 {
-                    let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
-                    out[o] = a[Int(v >> 18)]; out[o + 1] = a[Int(v >> 12 & 63)]
-                    out[o + 2] = a[Int(v >> 6 & 63)]
-                    o += 3
-                }
-                return o
+            var i = 0, o = 0
+            while i + 3 <= n {
+                let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
+                out[o] = a[Int(v >> 18)]; out[o + 1] = a[Int(v >> 12 & 63)]
+                out[o + 2] = a[Int(v >> 6 & 63)]; out[o + 3] = a[Int(v & 63)]
+                i += 3; o += 4
             }
+            if n - i == 1 {
+                let v = UInt32(bytes[i]) << 16
+                out[o] = a[Int(v >> 18)]; out[o + 1] = a[Int(v >> 12 & 63)]
+                o += 2
+            } else if n - i == 2 {
+                let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
+                out[o] = a[Int(v >> 18)]; out[o + 1] = a[Int(v >> 12 & 63)]
+                out[o + 2] = a[Int(v >> 6 & 63)]
+                o += 3
+            }
+            return o
         }
+    }
+
+    /// Appends the encoding of `bytes` to `out`.
+    public static func append(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        let n = encodedLength(bytes.count)
+        guard n > 0 else { return }
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: n))
+        out.withUnsafeMutableBufferPointer { o in _ = encode(bytes, into: o.baseAddress! + start) }
+    }
+
+    public static func encode(_ bytes: UnsafeRawBufferPointer) -> String {
+        let outLength = encodedLength(bytes.count)
+        if outLength == 0 { return "" }
+        return String(unsafeUninitializedCapacity: outLength) { out in encode(bytes, into: out.baseAddress!) }
     }
 
     public static func encode(_ bytes: [UInt8]) -> String {
@@ -76,7 +94,18 @@ public enum Base64URL {
         var src = srcBase.assumingMemoryBound(to: UInt8.self)
         var dst = dstBase.assumingMemoryBound(to: UInt8.self)
         var bad: UInt32 = 0
-        for _ in 0..<(n / 4) {
+        let groups = n / 4
+        // All groups but the last write their 3 bytes with one 4-byte store
+        // (the 4th byte is overwritten by the next group); the last writes 3.
+        if groups > 1 {
+            for _ in 0..<(groups - 1) {
+                let v = t[Int(src[0])] | t[256 + Int(src[1])] | t[512 + Int(src[2])] | t[768 + Int(src[3])]
+                bad |= v
+                UnsafeMutableRawPointer(dst).storeBytes(of: (v << 8).bigEndian, as: UInt32.self)
+                src += 4; dst += 3
+            }
+        }
+        if groups > 0 {
             let v = t[Int(src[0])] | t[256 + Int(src[1])] | t[512 + Int(src[2])] | t[768 + Int(src[3])]
             bad |= v
             dst[0] = UInt8(truncatingIfNeeded: v >> 16)

@@ -1,4 +1,3 @@
-import CJansson
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -12,10 +11,11 @@ import Musl
 public struct CompactJWS {
     public static let defaultMaxLength = 32 * 1024
 
-    public let header: JSONValue
+    /// The header parameters (read by simdjson, see `JOSEObject`).
+    public let header: JOSEObject
     /// The claims (a JSON object). For the internal generic form
     /// (`payloadMustBeJSON: false`) a payload that is not a JSON object is null.
-    public let payload: JSONValue
+    public let payload: JOSEObject
     public let algorithm: JWSAlgorithm
     /// The header "kid" when it is a string (its exact bytes).
     public let kid: Identifier?
@@ -65,7 +65,7 @@ public struct CompactJWS {
         let (algorithm, kid) = try checkHeader(header)
 
         let payloadText = UnsafeRawBufferPointer(rebasing: token[(first + 1)..<second])
-        let payload: JSONValue
+        let payload: JOSEObject
         if payloadMustBeJSON {
             guard let p = try decodeJSON(payloadText, what: "JWS payload") else {
                 throw JWTGrantError(.malformed, "JWS payload must be a JSON object")
@@ -77,7 +77,7 @@ public struct CompactJWS {
             guard Base64URL.decode(payloadText) != nil else {
                 throw JWTGrantError(.malformed, "JWS payload is not base64url")
             }
-            payload = JSONValue(taking: json_null())
+            payload = .null
         }
 
         let sigText = UnsafeRawBufferPointer(rebasing: token[(second + 1)..<n])
@@ -89,28 +89,30 @@ public struct CompactJWS {
                           signingInputLength: second, headerLength: first, signature: signature)
     }
 
-    /// Decodes a segment and parses it as a JSON object. With `lenient`, a
-    /// segment that is base64url but not a JSON object gives nil; otherwise
-    /// that is a .malformed error naming the reader's complaint.
+    /// Decodes a segment and parses it as a JSON object (simdjson through
+    /// `JOSEObject`; the base64url decoder writes into a buffer padded for
+    /// it, on the stack for ordinary sizes). With `lenient`, a segment that is
+    /// base64url but not a JSON object gives nil; otherwise that is a
+    /// .malformed error naming the rule broken (never the input).
     private static func decodeJSON(_ text: UnsafeRawBufferPointer, what: StaticString,
-                                   lenient: Bool = false) throws(JWTGrantError) -> JSONValue? {
+                                   lenient: Bool = false) throws(JWTGrantError) -> JOSEObject? {
         guard let length = Base64URL.decodedLength(text.count) else {
             throw JWTGrantError(.malformed, "\(what) is not base64url")
         }
-        return try withUnsafeTemporaryAllocation(byteCount: max(length, 1), alignment: 1) {
-            buf throws(JWTGrantError) -> JSONValue? in
-            guard Base64URL.decode(text, into: buf) else {
+        return try withUnsafeTemporaryAllocation(byteCount: length + JOSEObject.padding, alignment: 16) {
+            buf throws(JWTGrantError) -> JOSEObject? in
+            guard Base64URL.decode(text, into: UnsafeMutableRawBufferPointer(rebasing: buf[0..<length])) else {
                 throw JWTGrantError(.malformed, "\(what) is not base64url")
             }
-            // jansson reads every JSON document of the library: strict
-            // (JSON_REJECT_DUPLICATES, valid UTF-8, nothing after the value).
-            let value: JSONValue
-            do throws(JWTGrantError) {
-                value = try JSONValue.parse(UnsafeRawBufferPointer(rebasing: buf[0..<length]), what: "\(what)",
-                                            code: .malformed)
-            } catch {
+            // The padding is only read past the end by simdjson's vector
+            // loads; zero it so that nothing uninitialised is touched.
+            (buf.baseAddress! + length).initializeMemory(as: UInt8.self, repeating: 0, count: JOSEObject.padding)
+            let value: JOSEObject
+            switch JOSEObject.parse(padded: UnsafeRawPointer(buf.baseAddress!), length: length) {
+            case .success(let v): value = v
+            case .failure(let e):
                 if lenient { return nil }
-                throw error
+                throw JWTGrantError(.malformed, "\(what) is not valid JSON: \(e.reason)")
             }
             if !value.isObject {
                 if lenient { return nil }
@@ -120,21 +122,37 @@ public struct CompactJWS {
         }
     }
 
+    /// A segment of `token` (the header: 0, the payload: 1) read by jansson,
+    /// for callers at the C boundary that hand a `json_t` out. The segment was
+    /// accepted by `parse`, so jansson accepts it too (the differential test
+    /// holds the two readers to the same verdicts).
+    public func segmentJSON(_ token: UnsafeRawBufferPointer, payload: Bool) throws(JWTGrantError) -> JSONValue {
+        let range = payload ? (headerLength + 1)..<signingInputLength : 0..<headerLength
+        let text = UnsafeRawBufferPointer(rebasing: token[range])
+        guard let decoded = Base64URL.decode(text) else { throw JWTGrantError(.malformed, "JWS segment is not base64url") }
+        return try JSONValue.parse(decoded, what: payload ? "JWS payload" : "JWS header", code: .malformed)
+    }
+
     /// The header policy: alg, crit, b64, kid.
-    private static func checkHeader(_ header: JSONValue) throws(JWTGrantError) -> (JWSAlgorithm, Identifier?) {
-        guard let algRaw = json_object_get(header.raw, "alg") else {
+    private static func checkHeader(_ header: JOSEObject) throws(JWTGrantError) -> (JWSAlgorithm, Identifier?) {
+        guard let alg = header["alg"] else {
             throw JWTGrantError(.algorithm, "JWS header has no \"alg\"")
         }
-        guard algRaw.pointee.type == JSON_STRING, let algText = json_string_value(algRaw) else {
+        guard let parsed = alg.withStringBytes({ JWSAlgorithm(bytes: $0) }) else {
             throw JWTGrantError(.algorithm, "JWS \"alg\" must be a string")
         }
-        let algBytes = UnsafeRawBufferPointer(start: algText, count: json_string_length(algRaw))
-        guard let algorithm = JWSAlgorithm(bytes: algBytes) else {
+        guard let algorithm = parsed else {
             // The reason names the rule, never the value (token text).
-            if algBytes.count == 4, zip(algBytes, "none".utf8).allSatisfy({ $0 | 0x20 == $1 }) {
+            let isNone = alg.withStringBytes { b in
+                b.count == 4 && zip(b, "none".utf8).allSatisfy { $0 | 0x20 == $1 }
+            } ?? false
+            let isHMAC = alg.withStringBytes { b in
+                b.count >= 2 && b[0] == UInt8(ascii: "H") && b[1] == UInt8(ascii: "S")
+            } ?? false
+            if isNone {
                 throw JWTGrantError(.algorithm, "unsecured JWS (alg none) is not accepted")
             }
-            if algBytes.count >= 2, algBytes[0] == UInt8(ascii: "H"), algBytes[1] == UInt8(ascii: "S") {
+            if isHMAC {
                 throw JWTGrantError(.algorithm, "HMAC algorithms (HS*) are not accepted for assertions")
             }
             throw JWTGrantError(.algorithm, "JWS alg is not supported")
@@ -146,11 +164,11 @@ public struct CompactJWS {
             throw JWTGrantError(.header, "JWS \"b64\" (RFC 7797 unencoded payload) is not accepted")
         }
         var kid: Identifier? = nil
-        if let k = json_object_get(header.raw, "kid") {
-            guard k.pointee.type == JSON_STRING, let text = json_string_value(k) else {
+        if let k = header["kid"] {
+            guard let id = k.identifier else {
                 throw JWTGrantError(.header, "JWS \"kid\" must be a string")
             }
-            kid = Identifier(bytes: UnsafeRawBufferPointer(start: text, count: json_string_length(k)))
+            kid = id
         }
         return (algorithm, kid)
     }

@@ -45,6 +45,7 @@ enum JWK {
     /// Why a well-formed key is not usable for our signature verification,
     /// or nil when it is (to be loaded). Throws `.badKey` when a member that
     /// decides it is malformed.
+    @_optimize(size)
     static func unusableReason(_ jwk: JSONValue) throws(JWTGrantError) -> StaticString? {
         guard jwk.isObject else { throw JWTGrantError(.badKey, "JWK must be a JSON object") }
         _ = try member(jwk, "kid")
@@ -103,6 +104,7 @@ enum JWK {
     }
 
     /// Builds the verification key of a usable JWK (`unusableReason` nil).
+    @_optimize(size)
     static func load(_ jwk: JSONValue) throws(JWTGrantError) -> VerificationKey {
         if let reason = try unusableReason(jwk) {
             throw JWTGrantError(.badKey, "JWK is not usable: \(reason)")

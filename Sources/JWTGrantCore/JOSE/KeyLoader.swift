@@ -5,6 +5,7 @@ public enum KeyLoader {
     /// The `certificate` field of a trusted issuer: one or several PEM
     /// certificates, PEM "PUBLIC KEY" (SPKI) blocks, or a DER certificate
     /// given as base64 (standard or url alphabet, whitespace allowed).
+    @_optimize(size)
     public static func loadCertificates(_ text: String) throws(JWTGrantError) -> [VerificationKey] {
         let bytes = Array(text.utf8)
         let blocks = try PEMBlock.parseAll(bytes)
@@ -49,6 +50,7 @@ public enum KeyLoader {
     }
 
     /// `loadJWKS` plus the keys it ignored, with their reasons.
+    @_optimize(size)
     static func loadJWKSReport(_ doc: JSONValue) throws(JWTGrantError) -> (keys: [VerificationKey], ignored: [JWK.Ignored]) {
         guard doc.isObject else { throw JWTGrantError(.badKey, "JWKS must be a JSON object") }
         guard let keys = doc["keys"], keys.isArray else {

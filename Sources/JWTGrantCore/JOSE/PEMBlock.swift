@@ -10,6 +10,7 @@ struct PEMBlock {
 
     /// All blocks of `text`; empty when there is none. A block that is not
     /// terminated or whose body is not base64 is an error.
+    @_optimize(size)
     static func parseAll(_ text: [UInt8]) throws(JWTGrantError) -> [PEMBlock] {
         var blocks: [PEMBlock] = []
         var i = 0

@@ -143,9 +143,12 @@ extension SigningKey {
     public func sign(_ signingInput: UnsafeRawBufferPointer) throws(JWTGrantError) -> [UInt8] {
         defer { ERR_clear_error() }
         let ctx: OpaquePointer
-        if let template = signTemplate {
+        let prepared = signTemplates.count == Stripes.count
+        if prepared {
+            let stripe = Stripes.current()
+            let template = signTemplates[stripe]
             guard let c = EVP_MD_CTX_new() else { throw JWTGrantError(.outOfMemory, "EVP_MD_CTX_new") }
-            let copied = signTemplateLock.withLock { _ in EVP_MD_CTX_copy_ex(c, template) == 1 }
+            let copied = signStripes.withLock(stripe) { EVP_MD_CTX_copy_ex(c, template) == 1 }
             guard copied else { EVP_MD_CTX_free(c); throw JWTGrantError(.internalError, "EVP_MD_CTX_copy_ex failed") }
             ctx = c
         } else {
@@ -162,7 +165,7 @@ extension SigningKey {
         guard length > 0 else { throw JWTGrantError(.internalError, "EVP_PKEY_get_size failed") }
         var sig = [UInt8](repeating: 0, count: length)
         let signed: Bool
-        if signTemplate != nil {
+        if prepared {
             signed = EVP_DigestSignUpdate(ctx, data, signingInput.count) == 1
                 && EVP_DigestSignFinal(ctx, &sig, &length) == 1
         } else {

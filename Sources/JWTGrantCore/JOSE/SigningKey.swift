@@ -17,10 +17,11 @@ public final class SigningKey: @unchecked Sendable {
     public let verificationKey: VerificationKey
     /// The owned private EVP_PKEY.
     let pkey: OpaquePointer
-    /// An owned DigestSign context prepared once (RSA, ECDSA); copied per
-    /// token under `signTemplateLock`. nil for Ed25519 (one-shot only).
-    let signTemplate: OpaquePointer?
-    let signTemplateLock = Locked<Void>(())
+    /// Owned DigestSign contexts prepared once (RSA, ECDSA), one per stripe
+    /// of `signStripes`; a token copies its thread's under that stripe's
+    /// lock, so threads do not share a lock. Empty for Ed25519 (one-shot only).
+    let signTemplates: [OpaquePointer]
+    let signStripes = Stripes()
 
     /// Takes ownership of the private key `pkey` (freed on failure too).
     init(taking pkey: OpaquePointer, algorithm: JWSAlgorithm) throws(JWTGrantError) {
@@ -59,7 +60,8 @@ public final class SigningKey: @unchecked Sendable {
             throw error
         }
         self.pkey = pkey
-        self.signTemplate = algorithm == .edDSA ? nil : SigningKey.makeSignContext(pkey, algorithm: algorithm)
+        self.signTemplates = algorithm == .edDSA ? []
+            : (0..<Stripes.count).compactMap { _ in SigningKey.makeSignContext(pkey, algorithm: algorithm) }
         self.algorithm = algorithm
         self.kid = kid
         self.publicJWK = jwk
@@ -67,7 +69,7 @@ public final class SigningKey: @unchecked Sendable {
     }
 
     deinit {
-        if let signTemplate { SigningKey.freeContext(signTemplate) }
+        for t in signTemplates { SigningKey.freeContext(t) }
         SigningKey.free(pkey)
     }
 

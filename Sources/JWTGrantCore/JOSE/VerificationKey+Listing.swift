@@ -9,6 +9,7 @@ extension VerificationKey {
     /// (kid and the dates null when absent; dates as RFC 3339 UTC text), and
     /// for a certificate given `now`, "expired".
     /// No key material.
+    @_optimize(size)
     public func listingJSON(now: Double? = nil) -> JSONValue {
         let o = JSONValue.object()
         o.set("kty", .string(keyType))

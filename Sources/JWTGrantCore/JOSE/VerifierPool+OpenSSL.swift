@@ -48,8 +48,7 @@ extension VerifierPool {
     }
 
     func releaseOpenSSL() {
-        let pairs = idle.withLock { list -> [Pair] in let l = list; list.removeAll(); return l }
-        for p in pairs { free(p) }
+        for p in drain() { free(p) }
         EVP_MD_free(md)
         EVP_PKEY_free(pkey)
     }

@@ -29,21 +29,26 @@ public final class JSONValue: @unchecked Sendable {
         let flags = Int(JSON_REJECT_DUPLICATES) | Int(JSON_DECODE_ANY)
         guard let v = json_loadb(base.assumingMemoryBound(to: CChar.self), bytes.count, flags, &err) else {
             let line = err.line, column = err.column
-            let text = withUnsafeBytes(of: err.text) { buf -> String in
-                let b = buf.bindMemory(to: UInt8.self)
-                let n = b.firstIndex(of: 0) ?? b.count
-                return String(decoding: UnsafeBufferPointer(rebasing: b[0..<n]), as: UTF8.self)
-            }
             // jansson quotes the offending input after " near "; that may be a
             // secret or a token, so only the kind of error is kept.
             // Other messages quote input too ("invalid Unicode '\\uD800'"):
             // the reason stops before the first quote.
-            var reason = Substring(text)
-            if let r = reason.firstRange(of: " near ") { reason = reason[..<r.lowerBound] }
-            if let q = reason.firstIndex(of: "'") {
-                reason = reason[..<q]
-                while reason.last == " " { reason = reason.dropLast() }
-                if reason.isEmpty { reason = "invalid syntax" }
+            let reason = withUnsafeBytes(of: err.text) { buf -> String in
+                let b = Array(buf.bindMemory(to: UInt8.self).prefix { $0 != 0 })
+                let near = Array(" near ".utf8)
+                var end = b.count
+                if b.count >= near.count {
+                    for i in 0...(b.count - near.count) where b[i..<(i + near.count)].elementsEqual(near) {
+                        end = i
+                        break
+                    }
+                }
+                if let q = b[0..<end].firstIndex(of: UInt8(ascii: "'")) {
+                    end = q
+                    while end > 0 && b[end - 1] == UInt8(ascii: " ") { end -= 1 }
+                    if end == 0 { return "invalid syntax" }
+                }
+                return String(decoding: b[0..<end], as: UTF8.self)
             }
             throw JWTGrantError(code, "\(what) is not valid JSON (line \(line), column \(column)): \(reason)")
         }
@@ -57,6 +62,13 @@ public final class JSONValue: @unchecked Sendable {
             Result { () throws(JWTGrantError) -> JSONValue in
                 try parse(UnsafeRawBufferPointer(buf), what: what, code: code)
             }
+        }.get()
+    }
+
+    public static func parse(_ bytes: [UInt8], what: String,
+                             code: ErrorCode = .invalidArgument) throws(JWTGrantError) -> JSONValue {
+        try bytes.withUnsafeBytes { b in
+            Result { () throws(JWTGrantError) -> JSONValue in try parse(b, what: what, code: code) }
         }.get()
     }
 

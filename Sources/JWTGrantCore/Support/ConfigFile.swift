@@ -12,6 +12,7 @@ public enum ConfigFile {
     /// certificates, or a JWKS of thousands of keys).
     public static let defaultLimit = 1 << 20
 
+    @_optimize(size)
     public static func read(_ path: String, field: String, limit: Int = defaultLimit) throws(JWTGrantError) -> [UInt8] {
         guard !path.isEmpty else { throw JWTGrantError(.invalidArgument, "\(field) is empty") }
         guard !path.utf8.contains(0) else {

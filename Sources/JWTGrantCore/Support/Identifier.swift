@@ -42,3 +42,9 @@ extension JSONValue {
     /// The identifier of a JSON string (its exact bytes), nil for a non-string.
     public var identifier: Identifier? { withStringBytes { Identifier(bytes: $0) } }
 }
+
+extension JOSEValue {
+    /// The identifier of a string member (its exact unescaped bytes), nil
+    /// for a non-string.
+    public var identifier: Identifier? { withStringBytes { Identifier(bytes: $0) } }
+}

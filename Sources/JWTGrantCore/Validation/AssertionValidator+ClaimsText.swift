@@ -4,8 +4,15 @@ import Glibc
 import CJansson
 
 extension AssertionValidator.Verified {
-    /// The claims plus "_issuer_name", as a JSON object.
-    public func claimsWithIssuerName() -> JSONValue {
+    /// The claims plus "_issuer_name", as a jansson object (for the C
+    /// boundary's `json_t` results), read from the signed payload text. The
+    /// pipeline's reader accepted that text, so jansson accepts it too.
+    public func claimsWithIssuerName() throws(JWTGrantError) -> JSONValue {
+        guard let decoded = Base64URL.decode(payloadSegment) else {
+            throw JWTGrantError(.internalError, "the verified payload is not base64url")
+        }
+        let claims = try JSONValue.parse(decoded, what: "JWS payload", code: .internalError)
+        guard claims.isObject else { throw JWTGrantError(.internalError, "the verified payload is not an object") }
         claims.set("_issuer_name", .string(issuer.name))
         return claims
     }
@@ -13,19 +20,20 @@ extension AssertionValidator.Verified {
     /// The claims plus "_issuer_name" as JSON text in memory from malloc
     /// (what `jwtgrant_free` releases), or nil when out of memory.
     ///
-    /// The payload was signed as JSON text and jansson has read it as one
-    /// strict object; the text handed out is that payload exactly as signed,
+    /// The payload was signed as JSON text and has been read as one strict
+    /// object; the text handed out is that payload exactly as signed,
     /// with the member `"_issuer_name":<name>` added before its closing brace.
-    /// This costs a base64url decode instead of re-serializing every claim.
+    /// This costs a copy instead of re-serializing every claim.
     /// A payload that already has "_issuer_name" is serialized by jansson
     /// with the member replaced.
     public func claimsText() -> UnsafeMutablePointer<CChar>? {
-        if claims.has("_issuer_name") { return claimsWithIssuerName().serializedCString() }
+        if claims.has("_issuer_name") { return (try? claimsWithIssuerName())?.serializedCString() }
         let member = issuer.issuerNameMember
-        guard let decoded = Base64URL.decodedLength(payloadSegment.count),
-              let out = malloc(decoded + member.count + 2) else { return nil }
+        // The payload as decoded when it was parsed (kept by the claims).
+        let decoded = claims.withSourceText { $0.count }
+        guard let out = malloc(decoded + member.count + 2) else { return nil }
         let bytes = UnsafeMutableRawBufferPointer(start: out, count: decoded)
-        guard Base64URL.decode(payloadSegment, into: bytes) else { free(out); return nil }
+        claims.withSourceText { if let b = $0.baseAddress, decoded > 0 { out.copyMemory(from: b, byteCount: decoded) } }
         // The object's closing brace: the last byte that is not JSON whitespace.
         var end = decoded
         while end > 0, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[end - 1]) { end -= 1 }

@@ -21,13 +21,17 @@ public final class AssertionValidator: Sendable {
     /// The outcome of a successful validation.
     public struct Verified {
         /// The verified payload, as signed.
-        public let claims: JSONValue
+        public let claims: JOSEObject
         public let issuer: TrustedIssuer
         /// The `sub` of an access token for it: the issuer's
         /// `subject_format` applied to the assertion's `sub`.
         public var accessTokenSubject: String? {
+            accessTokenSubjectBytes.map { String(decoding: $0, as: UTF8.self) }
+        }
+        /// `accessTokenSubject` as UTF-8 bytes (the lean exchange's form).
+        public var accessTokenSubjectBytes: [UInt8]? {
             guard let bytes = claims["sub"]?.withStringBytes({ Array($0) }), !bytes.isEmpty else { return nil }
-            return issuer.policy.subjectFormat.render(sub: bytes, name: issuer.name, issuer: issuer.issuer)
+            return issuer.policy.subjectFormat.renderBytes(sub: bytes, name: issuer.name, issuer: issuer.issuer)
         }
         /// The token's payload segment (base64url), for `claimsText()`.
         let payloadSegment: UnsafeRawBufferPointer

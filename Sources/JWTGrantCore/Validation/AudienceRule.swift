@@ -3,9 +3,9 @@
 /// Exact string comparison (RFC 7519 4.1.3): no case folding, no URL
 /// normalisation.
 struct AudienceRule {
-    static func check(_ claims: JSONValue, policy: ValidationPolicy, issuer: TrustedIssuer) throws(JWTGrantError) {
+    static func check(_ claims: JOSEObject, policy: ValidationPolicy, issuer: TrustedIssuer) throws(JWTGrantError) {
         guard let aud = claims["aud"] else { throw JWTGrantError(.claim, "claim aud is missing") }
-        func accepted(_ v: JSONValue) -> Bool {
+        func accepted(_ v: JOSEValue) -> Bool {
             if v.stringEquals(policy.serverIssuer) { return true }
             if let te = policy.tokenEndpoint, v.stringEquals(te) { return true }
             if let alias = issuer.aliasID, v.withStringBytes({ alias.equals($0) }) == true { return true }

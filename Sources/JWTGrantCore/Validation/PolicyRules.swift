@@ -26,7 +26,7 @@ struct PolicyRules {
     }
 
     /// `allowed_subjects` (after `SubjectRule`: sub is a non-empty string).
-    static func checkSubject(_ claims: JSONValue, policy: IssuerPolicy) throws(JWTGrantError) {
+    static func checkSubject(_ claims: JOSEObject, policy: IssuerPolicy) throws(JWTGrantError) {
         guard let allowed = policy.allowedSubjects else { return }
         guard let sub = claims["sub"]?.identifier, allowed.contains(sub) else {
             throw JWTGrantError(.subjectNotAllowed,
@@ -49,7 +49,7 @@ struct PolicyRules {
 
     /// `require_jti`: a `jti` must be present, and then (replay protection
     /// on or off) a non-empty string.
-    static func checkJTI(_ claims: JSONValue, policy: IssuerPolicy) throws(JWTGrantError) {
+    static func checkJTI(_ claims: JOSEObject, policy: IssuerPolicy) throws(JWTGrantError) {
         guard policy.requireJTI else { return }
         guard let jti = claims["jti"] else {
             throw JWTGrantError(.jtiRequired, "the trusted issuer requires a jti claim (require_jti)")

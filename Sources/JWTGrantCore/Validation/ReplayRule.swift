@@ -4,7 +4,7 @@
 /// every other rule passed, and kept until the assertion could no longer be
 /// used anyway (`recordExpiry`).
 struct ReplayRule {
-    static func key(_ jws: CompactJWS, token: UnsafeRawBufferPointer, claims: JSONValue) throws(JWTGrantError) -> ReplayKey {
+    static func key(_ jws: CompactJWS, token: UnsafeRawBufferPointer, claims: JOSEObject) throws(JWTGrantError) -> ReplayKey {
         // IssuerSelection already required a string iss.
         guard let iss = claims["iss"] else { throw JWTGrantError(.untrustedIssuer, "claim iss is missing") }
         let signingInput = UnsafeRawBufferPointer(rebasing: token[0..<jws.signingInputLength])

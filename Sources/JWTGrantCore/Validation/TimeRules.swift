@@ -8,7 +8,7 @@ struct TimeRules {
     /// after which these rules refuse the assertion at every clock reading
     /// (it passes at no `t > lastPassing`). `ReplayRule.recordExpiry` keeps
     /// the replay record strictly beyond it.
-    static func check(_ claims: JSONValue, policy: ValidationPolicy, now: Double) throws(JWTGrantError) -> Double {
+    static func check(_ claims: JOSEObject, policy: ValidationPolicy, now: Double) throws(JWTGrantError) -> Double {
         guard let exp = try NumericDate.read(claims, "exp") else {
             throw JWTGrantError(.claim, "claim exp is missing")
         }

@@ -83,7 +83,7 @@ final class FakeVerifier: Sendable {
     /// What the real pipeline hands the token endpoint: the sub as is
     /// (subject_format "{sub}") and the issuer value as idp.
     func grant(_ claims: JSONValue) -> VerifiedGrant {
-        VerifiedGrant(claims: claims, subject: claims["sub"]?.stringValue, idp: "https://idp.example")
+        VerifiedGrant(subject: claims["sub"]?.stringValue.map { Array($0.utf8) }, idp: "https://idp.example")
     }
 
     func verify(_ assertion: UnsafeRawBufferPointer, consume: Bool) throws(JWTGrantError) -> JSONValue {

@@ -90,10 +90,10 @@ final class AuditTrailTests: XCTestCase {
     }
 
     func testJTIHash() throws {
-        let claims = try JSONValue.parse(#"{"jti":"abc"}"#, what: "claims")
+        let claims = try JOSEObject.parseObject(#"{"jti":"abc"}"#, what: "claims")
         // SHA-256("abc") = ba7816bf8f01cfea...
         XCTAssertEqual(AuditTrail.jtiHash(claims), "ba7816bf8f01cfea")
-        XCTAssertNil(AuditTrail.jtiHash(try JSONValue.parse(#"{"jti":5}"#, what: "claims")))
+        XCTAssertNil(AuditTrail.jtiHash(try JOSEObject.parseObject(#"{"jti":5}"#, what: "claims")))
     }
 }
 

@@ -69,7 +69,7 @@ extension AuthorizationServer {
         return try t.withUTF8 { try verifyAssertion(UnsafeRawBufferPointer($0)) }
     }
 
-    func consume(_ token: String) throws -> JSONValue {
+    func consume(_ token: String) throws -> JOSEObject {
         var t = token
         return try t.withUTF8 { try validator.validate(UnsafeRawBufferPointer($0), consume: true).claims }
     }

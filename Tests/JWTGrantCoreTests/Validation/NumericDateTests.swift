@@ -2,7 +2,7 @@ import XCTest
 @testable import JWTGrantCore
 
 final class NumericDateTests: XCTestCase {
-    private func claims(_ json: String) throws -> JSONValue { try JSONValue.parseObject(json, what: "claims") }
+    private func claims(_ json: String) throws -> JOSEObject { try JOSEObject.parseObject(json, what: "claims") }
 
     func testNumbersAreAccepted() throws {
         XCTAssertEqual(try NumericDate.read(claims(#"{"exp":1700000000}"#), "exp"), 1_700_000_000)

@@ -87,10 +87,10 @@ final class ReplayIdentityTests: XCTestCase {
                 XCTAssertNoThrow(try s.consume(token), "\(what): passes at its last second")
                 assertReplay(s, token)
                 // The time rules' bound and the record expiry built on it.
-                let lastPassing = try TimeRules.check(idp.claims(ch), policy: s.validator.policy, now: Double(last))
+                let lastPassing = try TimeRules.check(JOSEObject.parseObject(idp.claims(ch).serialized(), what: "claims"), policy: s.validator.policy, now: Double(last))
                 XCTAssertGreaterThanOrEqual(lastPassing, Double(last), what)
                 XCTAssertGreaterThan(ReplayRule.recordExpiry(lastPassing: lastPassing), lastPassing, what)
-                XCTAssertThrowsError(try TimeRules.check(idp.claims(ch), policy: s.validator.policy,
+                XCTAssertThrowsError(try TimeRules.check(JOSEObject.parseObject(idp.claims(ch).serialized(), what: "claims"), policy: s.validator.policy,
                                                          now: lastPassing.nextUp), "\(what): bound is tight")
             }
         }

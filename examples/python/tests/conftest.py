@@ -16,6 +16,23 @@ sys.path.insert(0, HERE)                    # helpers
 import jwtgrant  # noqa: E402
 import helpers  # noqa: E402
 
+# JWTGRANT_JSON_CORPUS=FILE appends every token the suite mints or crafts to
+# FILE, one a line: the corpus of the JSON differential test
+# (Tests/JWTGrantCoreTests/Fixtures/make_json_corpus.sh).
+if os.environ.get("JWTGRANT_JSON_CORPUS"):
+    _corpus = open(os.environ["JWTGRANT_JSON_CORPUS"], "a")
+
+    def _recording(fn):
+        def wrapped(*args, **kwargs):
+            token = fn(*args, **kwargs)
+            _corpus.write(str(token) + "\n")
+            _corpus.flush()
+            return token
+        return wrapped
+
+    for _name in ("mint", "craft", "resign"):
+        setattr(helpers, _name, _recording(getattr(helpers, _name)))
+
 
 def pytest_sessionstart(session):
     path = os.environ.get("JWTGRANT_LIB")

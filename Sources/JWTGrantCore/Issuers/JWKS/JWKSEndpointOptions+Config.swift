@@ -7,6 +7,7 @@ extension JWKSEndpointOptions {
     /// `refresh_ahead` (fraction 0...1). Absent members keep their defaults;
     /// unknown members, wrong types and out-of-range values are
     /// `.invalidArgument` naming the field.
+    @_optimize(size)
     public init(config: JSONValue) throws(JWTGrantError) {
         self.init()
         var r = try StrictObjectReader(config, path: "jwks_endpoint")

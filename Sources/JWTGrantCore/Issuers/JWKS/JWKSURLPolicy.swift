@@ -24,6 +24,7 @@ public enum JWKSURLPolicy {
     }
 
     /// `validate`, returning whether the host is a loopback host.
+    @_optimize(size)
     static func check(_ url: String) throws(JWTGrantError) -> Bool {
         let bytes = Array(url.utf8)
         if bytes.isEmpty { throw refuse("is empty") }

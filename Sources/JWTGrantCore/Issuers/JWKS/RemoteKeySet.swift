@@ -350,6 +350,7 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
     /// "expires_in", "stale"}` for `jwtgrant_list_issuers`. `last_fetch` is
     /// the unix time of the last good set (null: none yet); `expires_in` is
     /// seconds until the cached set expires (negative when stale, null when none).
+    @_optimize(size)
     public func status() -> JSONValue {
         let (c, err, wall, count, failures, t) = lock.withLock {
             (cached, lastError, lastFetchWall, fetchCount, failureCount, now())
