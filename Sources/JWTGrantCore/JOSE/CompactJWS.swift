@@ -147,7 +147,7 @@ public struct CompactJWS {
                 throw JWTGrantError(.algorithm, "unsecured JWS (alg none) is not accepted")
             }
             if name.hasPrefix("HS") {
-                throw JWTGrantError(.algorithm, "HMAC (\(name.prefix(8))) is not accepted for assertions")
+                throw JWTGrantError(.algorithm, "HMAC algorithms (HS*) are not accepted for assertions")
             }
             throw JWTGrantError(.algorithm, "JWS alg is not supported")
         }
