@@ -103,6 +103,9 @@ struct json_t;
 #define JWTGRANT_EINVALID_SCOPE         -26   /* scope outside the client's: "invalid_scope" (400) */
 /* Access tokens this server issued (RFC 6750). */
 #define JWTGRANT_EINVALID_TOKEN         -27   /* not a valid access token of ours: "invalid_token" */
+/* Shared stores ("store": "sqlite:..." or "redis://..."). */
+#define JWTGRANT_EUNAVAILABLE           -29   /* a shared store cannot be reached or answered late:
+                                                 "temporarily_unavailable" (HTTP 503); retry later */
 
 /* ------------------------------------------------------------------------
  * Library

@@ -5,6 +5,8 @@ public final class AuthorizationServer: @unchecked Sendable {
     public let clock: AdjustableClock
     public let issuers = IssuerRegistry()
     public let replay: any ReplayStore
+    /// The SQLite or Redis store shared with other processes; nil for `memory`.
+    public let shared: (any SharedStore)?
     public let validator: AssertionValidator
     /// The registered applications (OAuth clients).
     public let clients: ClientRegistry
@@ -17,7 +19,9 @@ public final class AuthorizationServer: @unchecked Sendable {
         let config = try ServerConfig(json: configJSON)
         self.config = config
         self.clock = clock
-        let replay = MemoryReplayStore()
+        let shared = try Self.openSharedStore(config)
+        self.shared = shared
+        let replay: any ReplayStore = shared ?? MemoryReplayStore()
         self.replay = replay
         let validator = AssertionValidator(policy: ValidationPolicy(config), issuers: issuers,
                                            replay: replay, clock: clock)
@@ -34,6 +38,15 @@ public final class AuthorizationServer: @unchecked Sendable {
     }
 
     deinit { issuers.closeAll() }
+
+    /// The store `config.store` names, opened (and its schema prepared); nil for `memory`.
+    static func openSharedStore(_ config: ServerConfig) throws(JWTGrantError) -> (any SharedStore)? {
+        switch config.store {
+        case .memory: return nil
+        case .sqlite(let path): return try SQLiteStore(path: path, options: config.storeOptions)
+        case .redis: throw JWTGrantError(.invalidArgument, "redis stores are not available yet")
+        }
+    }
 
     // MARK: trusted token issuers
 

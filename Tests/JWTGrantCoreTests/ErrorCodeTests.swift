@@ -4,7 +4,8 @@ import XCTest
 final class ErrorCodeTests: XCTestCase {
     func testCodesAreContiguousAndNamed() {
         let raw = ErrorCode.allCases.map(\.rawValue)
-        XCTAssertEqual(raw, Array((-27...(-1)).reversed()))
+        // -28 is assigned on another branch; -29 is the shared stores' EUNAVAILABLE.
+        XCTAssertEqual(raw, Array((-27...(-1)).reversed()) + [-29])
         XCTAssertEqual(Set(ErrorCode.allCases.map { "\($0.statusName)" }).count, ErrorCode.allCases.count)
     }
 
@@ -14,5 +15,12 @@ final class ErrorCodeTests: XCTestCase {
             XCTAssertEqual(c.httpStatus, 400)
         }
         XCTAssertEqual(ErrorCode.invalidClient.httpStatus, 401)
+    }
+
+    func testUnavailableIsA503TemporarilyUnavailable() {
+        XCTAssertEqual(ErrorCode.unavailable.rawValue, -29)
+        XCTAssertEqual("\(ErrorCode.unavailable.statusName)", "JWTGRANT_EUNAVAILABLE")
+        XCTAssertEqual("\(ErrorCode.unavailable.oauthError)", "temporarily_unavailable")
+        XCTAssertEqual(ErrorCode.unavailable.httpStatus, 503)
     }
 }

@@ -123,6 +123,7 @@ STATUS_CODES = {
     "JWTGRANT_EUNSUPPORTED_GRANT": -25,
     "JWTGRANT_EINVALID_SCOPE": -26,
     "JWTGRANT_EINVALID_TOKEN": -27,
+    "JWTGRANT_EUNAVAILABLE": -29,
 }
 # Module constants OK, EINVAL, ... as in C without the prefix.
 globals().update({k[len("JWTGRANT_"):]: v for k, v in STATUS_CODES.items()})

@@ -28,6 +28,9 @@ public enum ErrorCode: Int32, Sendable, CaseIterable {
     case unsupportedGrantType = -25
     case invalidScope = -26
     case invalidToken = -27
+    // -28 is reserved (assigned on another branch).
+    /// A shared store (SQLite, Redis) cannot be reached or answered late.
+    case unavailable = -29
 
     /// The C macro name, e.g. `JWTGRANT_EEXPIRED`.
     public var statusName: StaticString {
@@ -59,6 +62,7 @@ public enum ErrorCode: Int32, Sendable, CaseIterable {
         case .unsupportedGrantType: return "JWTGRANT_EUNSUPPORTED_GRANT"
         case .invalidScope: return "JWTGRANT_EINVALID_SCOPE"
         case .invalidToken: return "JWTGRANT_EINVALID_TOKEN"
+        case .unavailable: return "JWTGRANT_EUNAVAILABLE"
         }
     }
 
@@ -78,6 +82,7 @@ public enum ErrorCode: Int32, Sendable, CaseIterable {
         case .unsupportedGrantType: return "unsupported_grant_type"
         case .invalidScope: return "invalid_scope"
         case .invalidToken: return "invalid_token"
+        case .unavailable: return "temporarily_unavailable"
         }
     }
 
@@ -86,6 +91,7 @@ public enum ErrorCode: Int32, Sendable, CaseIterable {
         switch self {
         case .invalidClient: return 401
         case .outOfMemory, .internalError, .storeFailure: return 500
+        case .unavailable: return 503
         default: return 400
         }
     }

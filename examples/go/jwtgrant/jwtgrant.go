@@ -92,6 +92,7 @@ const (
 	EUNSUPPORTED_GRANT   Status = C.JWTGRANT_EUNSUPPORTED_GRANT
 	EINVALID_SCOPE       Status = C.JWTGRANT_EINVALID_SCOPE
 	EINVALID_TOKEN       Status = C.JWTGRANT_EINVALID_TOKEN
+	EUNAVAILABLE         Status = C.JWTGRANT_EUNAVAILABLE
 )
 
 // HeaderVersion is the version of the jwtgrant.h this package was compiled
