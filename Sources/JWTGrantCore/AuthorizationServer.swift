@@ -44,7 +44,7 @@ public final class AuthorizationServer: @unchecked Sendable {
         switch config.store {
         case .memory: return nil
         case .sqlite(let path): return try SQLiteStore(path: path, options: config.storeOptions)
-        case .redis: throw JWTGrantError(.invalidArgument, "redis stores are not available yet")
+        case .redis(let address): return try RedisStore(address: address, options: config.storeOptions)
         }
     }
 
