@@ -7,6 +7,9 @@ public final class AuthorizationServer: @unchecked Sendable {
     public let replay: any ReplayStore
     /// The SQLite or Redis store shared with other processes; nil for `memory`.
     public let shared: (any SharedStore)?
+    /// The client cache on a shared store; nil for `memory`.
+    let sharedClients: SharedClientStore?
+    let sharedSync: SharedSync?
     public let validator: AssertionValidator
     /// The registered applications (OAuth clients).
     public let clients: ClientRegistry
@@ -26,15 +29,28 @@ public final class AuthorizationServer: @unchecked Sendable {
         let validator = AssertionValidator(policy: ValidationPolicy(config), issuers: issuers,
                                            replay: replay, clock: clock)
         self.validator = validator
-        let clients = ClientRegistry()
+        let sharedClients = shared.map { SharedClientStore(shared: $0) }
+        self.sharedClients = sharedClients
+        self.sharedSync = shared.map { _ in SharedSync() }
+        let clients = sharedClients.map { ClientRegistry(store: $0) } ?? ClientRegistry()
         self.clients = clients
+        let signer: SigningKeySigner
+        if let shared, config.accessTokenSigningKey == nil {
+            signer = try Self.sharedSigner(config, shared)
+        } else {
+            signer = try SigningKeySigner(config)
+        }
         self.tokenEndpoint = TokenEndpoint(
             config: AccessTokenConfig(issuer: config.issuer, lifetime: Int(config.accessTokenLifetime)),
-            signer: try SigningKeySigner(config),
+            signer: signer,
             verifier: { (assertion, consume) throws(JWTGrantError) -> JSONValue in
                 try validator.validate(assertion, consume: consume).claims
             },
             clock: clock, clients: clients)
+        if shared != nil {
+            try reload(force: true)
+            sharedSync?.nextCheckMs.store(SharedSync.nowMs() + 1000, ordering: .relaxed)
+        }
     }
 
     deinit { issuers.closeAll() }
@@ -51,6 +67,9 @@ public final class AuthorizationServer: @unchecked Sendable {
     // MARK: trusted token issuers
 
     public func registerIssuer(json: String) throws(JWTGrantError) {
+        if let shared, let sharedSync {
+            return try registerSharedIssuer(json: json, shared: shared, sync: sharedSync)
+        }
         let issuer = try IssuerRegistration.parse(json) { (url, name) throws(JWTGrantError) -> any KeySource in
             try self.makeRemoteKeySource(url: url, issuerName: name)
         }
@@ -63,10 +82,14 @@ public final class AuthorizationServer: @unchecked Sendable {
     }
 
     public func removeIssuer(name: String) throws(JWTGrantError) {
+        if let shared, let sharedSync {
+            return try removeSharedIssuer(name: name, shared: shared, sync: sharedSync)
+        }
         try issuers.remove(name: name)
     }
 
     public func listIssuers() -> JSONValue {
+        refreshIfDue()
         let a = JSONValue.array()
         for i in issuers.all() { a.append(i.listingJSON()) }
         return a
@@ -103,15 +126,37 @@ public final class AuthorizationServer: @unchecked Sendable {
         }
     }
 
+    // MARK: applications and the token endpoint
+
+    /// Registers an application (`client_json`). On a shared store, a
+    /// registration identical to the stored one (the secret compared against
+    /// the stored hash) succeeds.
+    public func registerClient(json: String) throws(JWTGrantError) {
+        guard let sharedClients else {
+            try clients.register(json: json)
+            return
+        }
+        let (client, secret) = try ClientRegistry.parseClientAndSecret(json: json)
+        try sharedClients.register(client, secret: secret)
+    }
+
+    /// The token endpoint (`POST /oauth2/token`).
+    public func exchange(authorization: UnsafeRawBufferPointer?, body: UnsafeRawBufferPointer?) -> TokenResponse {
+        refreshIfDue()
+        return tokenEndpoint.handle(authorization: authorization, body: body)
+    }
+
     // MARK: assertions
 
     /// Validates an assertion without consuming it; the claims plus "_issuer_name".
     public func verifyAssertion(_ token: UnsafeRawBufferPointer) throws(JWTGrantError) -> JSONValue {
-        try validator.validate(token, consume: false).claimsWithIssuerName()
+        refreshIfDue()
+        return try validator.validate(token, consume: false).claimsWithIssuerName()
     }
 
     /// `verifyAssertion` with the claims as JSON text from malloc (C callers).
     public func verifyAssertionText(_ token: UnsafeRawBufferPointer) throws(JWTGrantError) -> UnsafeMutablePointer<CChar> {
+        refreshIfDue()
         guard let text = try validator.validate(token, consume: false).claimsText() else {
             throw JWTGrantError(.outOfMemory, "out of memory for the claims")
         }

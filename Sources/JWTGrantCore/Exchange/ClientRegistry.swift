@@ -51,6 +51,12 @@ public final class ClientRegistry: Sendable {
     // MARK: client_json
 
     static func parseClient(json: String) throws(JWTGrantError) -> Client {
+        try parseClientAndSecret(json: json).client
+    }
+
+    /// The client and its secret in clear (a shared store compares a
+    /// re-registration's secret against the stored hash; never kept).
+    static func parseClientAndSecret(json: String) throws(JWTGrantError) -> (client: Client, secret: String?) {
         // JSONValue.parse never quotes the input, so a secret cannot leak here.
         var r = try StrictObjectReader(JSONValue.parseObject(json, what: "client_json"), path: "client_json")
         let clientID = try r.requiredString("client_id")
@@ -65,8 +71,9 @@ public final class ClientRegistry: Sendable {
                                     "client_json.scopes: \"\(printable(s))\" is not a scope token (RFC 6749 3.3)")
             }
         }
-        return Client(clientID: clientID, secretHash: secret.map { ClientSecretHash(hashing: $0) },
+        let client = Client(clientID: clientID, secretHash: secret.map { ClientSecretHash(hashing: $0) },
                       grantTypes: grantTypes, scopes: scopes.map { s in s.reduce(into: []) { if !$0.contains($1) { $0.append($1) } } })
+        return (client, secret)
     }
 
     /// A field name or value for a message: at most 64 characters, no controls.

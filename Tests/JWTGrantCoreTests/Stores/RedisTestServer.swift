@@ -17,6 +17,9 @@ final class RedisTestServer {
         port = try Self.freePort()
         self.password = password
         try start()
+        // XCTest keeps test cases (and so this object) alive to the end of
+        // the run: stop the server when the test ends, not in deinit.
+        test.addTeardownBlock { [self] in stop() }
     }
 
     deinit { stop() }
@@ -49,8 +52,16 @@ final class RedisTestServer {
         if let password { args += ["--requirepass", password] }
         var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        // Its output goes to /dev/null: a child holding the test runner's
+        // stdout open would keep the runner's reader waiting.
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         var p = pid_t()
-        guard posix_spawnp(&p, "redis-server", nil, nil, &argv, environ) == 0 else {
+        guard posix_spawnp(&p, "redis-server", &actions, nil, &argv, environ) == 0 else {
             throw JWTGrantError(.internalError, "cannot start redis-server")
         }
         pid = p
