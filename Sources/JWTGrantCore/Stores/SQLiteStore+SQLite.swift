@@ -34,7 +34,15 @@ private let transient = unsafeBitCast(Int(-1), to: sqlite3_destructor_type.self)
 /// One SQLite connection (`sqlite3 *`) with its prepared statements. Used by
 /// one thread at a time (the store's pool hands it out); closed in deinit.
 final class SQLiteConnection {
+    /// What the busy handler needs: the timeout and when this wait began.
+    final class BusyWait {
+        let timeoutMs: Int
+        var start = 0.0
+        init(timeoutMs: Int) { self.timeoutMs = timeoutMs }
+    }
+
     private let db: OpaquePointer
+    private let busy: BusyWait
     private var statements: [String: OpaquePointer] = [:]
     let label: String
 
@@ -57,7 +65,18 @@ final class SQLiteConnection {
             throw JWTGrantError(.storeFailure, "\(label): cannot open: \(why)")
         }
         db = handle
-        sqlite3_busy_timeout(db, Int32(clamping: busyTimeoutMs))
+        busy = BusyWait(timeoutMs: busyTimeoutMs)
+        // SQLite's own busy timeout sleeps in steps of 1 ms and more; this
+        // handler retries after 20 us and backs off to 1 ms, up to the timeout.
+        sqlite3_busy_handler(db, { context, count in
+            guard let context else { return 0 }
+            let wait = Unmanaged<BusyWait>.fromOpaque(context).takeUnretainedValue()
+            let now = monotonicSeconds()
+            if count == 0 { wait.start = now }
+            guard (now - wait.start) * 1000 < Double(wait.timeoutMs) else { return 0 }
+            usleep(UInt32(min(20 << min(Int(count), 6), 1000)))
+            return 1
+        }, Unmanaged.passUnretained(busy).toOpaque())
         sqlite3_extended_result_codes(db, 1)
     }
 

@@ -8,7 +8,14 @@
 /// Connections are pooled (a connection is used by one thread at a time);
 /// replay records are inserted with one `INSERT ... ON CONFLICT DO UPDATE
 /// ... WHERE expiry <= now` statement, and expired ones purged at most once
-/// a minute per process.
+/// a minute per process. Writes of one process are serialized by a mutex
+/// before they reach SQLite, so its threads never wait in SQLite's busy
+/// handler for each other; other processes are waited for by a busy handler
+/// that retries after 20 us and backs off to 1 ms, up to the busy timeout.
+///
+/// The replay table has no index on the expiry: an index doubles the pages
+/// each insert writes (measured 46 us instead of 23 us per insert), while a
+/// purge scans the table once a minute.
 public final class SQLiteStore: SharedStore, @unchecked Sendable {
     /// The schema this version writes. A file with a newer one is refused.
     public static let schemaVersion: Int64 = 1
@@ -20,6 +27,8 @@ public final class SQLiteStore: SharedStore, @unchecked Sendable {
     public let label: String
     let busyTimeoutMs: Int
     private let idle = Locked<[SQLiteConnection]>([])
+    /// Serializes this process's write transactions (see above).
+    private let writeLock = Locked<Void>(())
     private let nextPurge = Locked<Double>(0)
 
     public init(path: String, options: StoreOptions = StoreOptions()) throws(JWTGrantError) {
@@ -56,7 +65,6 @@ public final class SQLiteStore: SharedStore, @unchecked Sendable {
                 try c.execute("""
                     CREATE TABLE jwtgrant_meta(name TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL) WITHOUT ROWID;
                     CREATE TABLE jwtgrant_replay(key BLOB PRIMARY KEY NOT NULL, expiry REAL NOT NULL) WITHOUT ROWID;
-                    CREATE INDEX jwtgrant_replay_expiry ON jwtgrant_replay(expiry);
                     CREATE TABLE jwtgrant_document(kind TEXT NOT NULL, name BLOB NOT NULL, document BLOB NOT NULL,
                                                    PRIMARY KEY(kind, name)) WITHOUT ROWID;
                     INSERT INTO jwtgrant_meta(name, value) VALUES('schema_version', 1), ('generation', 0);
@@ -96,10 +104,12 @@ public final class SQLiteStore: SharedStore, @unchecked Sendable {
 
     /// `body` inside BEGIN IMMEDIATE ... COMMIT (rolled back on failure).
     private func transaction<T>(_ c: SQLiteConnection, _ body: () throws(JWTGrantError) -> T) throws(JWTGrantError) -> T {
-        try c.query("BEGIN IMMEDIATE", [], "beginning a transaction")
-        let result = try body()
-        try c.query("COMMIT", [], "committing")
-        return result
+        try writeLock.withLock { (_) throws(JWTGrantError) -> T in
+            try c.query("BEGIN IMMEDIATE", [], "beginning a transaction")
+            let result = try body()
+            try c.query("COMMIT", [], "committing")
+            return result
+        }
     }
 
     // MARK: ReplayStore
@@ -121,6 +131,7 @@ public final class SQLiteStore: SharedStore, @unchecked Sendable {
             return true
         }
         return try withConnection { (c) throws(JWTGrantError) -> Bool in
+            try writeLock.withLock { (_) throws(JWTGrantError) -> Bool in
             try c.query("""
                 INSERT INTO jwtgrant_replay(key, expiry) VALUES(?1, ?2)
                 ON CONFLICT(key) DO UPDATE SET expiry = excluded.expiry WHERE jwtgrant_replay.expiry <= ?3
@@ -131,6 +142,7 @@ public final class SQLiteStore: SharedStore, @unchecked Sendable {
                 _ = try? c.query("DELETE FROM jwtgrant_replay WHERE expiry <= ?1", [.real(now)], "purging")
             }
             return inserted
+            }
         }
     }
 
