@@ -159,11 +159,55 @@ JWTGRANT_API void jwtgrant_free(void *ptr);
  *                     key; generated at start when absent), and added:
  *                     algorithm ("ES256", "RS256" or "EdDSA"; default the
  *                     signing key's, ES256 for a generated key) }
- *     store                  "memory" (the only store implemented so far)
+ *     store                  where the shared state lives ("memory"):
+ *                            "memory": in this context only;
+ *                            "sqlite:PATH": a SQLite file shared by every
+ *                              process of the machine (WAL mode; created
+ *                              with mode 0600; PATH's directory must be
+ *                              writable: the -wal and -shm files live
+ *                              beside it);
+ *                            "redis://[:PASSWORD@]HOST:PORT[/DB]": a Redis
+ *                              server shared by every process on every
+ *                              machine (keys under store_options.key_prefix).
+ *                            See "Shared stores" below.
+ *     store_options: { connect_timeout, command_timeout (Redis, ms, 250
+ *                      each), key_prefix (Redis, "jwtgrant:"),
+ *                      busy_timeout (SQLite, ms a statement waits for
+ *                      another process's lock, 1000) }
  *     max_assertion_size     bytes, 1024..1048576 (32768); added beyond API.md
  * @param[out] error_out    optional; message on failure (free with jwtgrant_free).
- * @return JWTGRANT_OK, JWTGRANT_EINVAL, JWTGRANT_EKEY (bad signing_key),
- *         JWTGRANT_ESTORE.
+ * @return JWTGRANT_OK, JWTGRANT_EINVAL (also a malformed store value),
+ *         JWTGRANT_EKEY (bad signing_key), JWTGRANT_ESTORE (the store
+ *         answered unusably: not a SQLite database, a schema newer than this
+ *         library's, a file or directory that cannot be written, a refused
+ *         Redis password), JWTGRANT_EUNAVAILABLE (the store cannot be
+ *         reached or answered late).
+ *
+ * Shared stores. On a "sqlite:" or "redis://" store, every context opened
+ * on the same store shares:
+ *   - the replay records: consuming an assertion is one atomic
+ *     insert-if-absent, so of all processes and machines exactly one
+ *     exchange of an assertion succeeds;
+ *   - the issuers and clients: registrations and removals are written to
+ *     the store before they return JWTGRANT_OK (a process killed right
+ *     afterwards loses none); a context starts with what the store holds and
+ *     sees other processes' changes within one second (it reads the store's
+ *     generation counter at most once a second, on a request). Registering
+ *     an issuer or client identical to the stored one is JWTGRANT_OK (every
+ *     worker registering the same configuration at start-up); the same name
+ *     with other content is JWTGRANT_EEXISTS. Client secrets are stored only
+ *     as salted hashes;
+ *   - the access-token signing key, when access_token.signing_key is not
+ *     configured: the first context generates it and stores it (a PRIVATE
+ *     KEY, unencrypted: protect the SQLite file and the Redis server as a
+ *     secret); every context signs with it and jwtgrant_jwks() gives the
+ *     same document everywhere.
+ * Faults fail closed: when the store cannot be reached or answers late
+ * (Redis: command_timeout; SQLite: busy_timeout, I/O errors), no assertion
+ * is accepted: jwtgrant_exchange_token answers HTTP 503
+ * {"error":"temporarily_unavailable"} with JWTGRANT_EUNAVAILABLE, and the
+ * message names the store and the reason (never a password). Service
+ * resumes by itself when the store is back.
  */
 JWTGRANT_API int32_t jwtgrant_ctx_new(jwtgrant_ctx **out, const char *config_json,
                                       char **error_out);
@@ -196,14 +240,18 @@ JWTGRANT_API int32_t jwtgrant_ctx_set_time(jwtgrant_ctx *ctx, int64_t unix_time,
  *                     Key material is validated now: unparsable keys, RSA
  *                     under 2048 bits and unsupported curves are refused.
  * @return JWTGRANT_OK, JWTGRANT_EINVAL, JWTGRANT_EEXISTS (name or issuer
- *         value taken), JWTGRANT_EKEY.
+ *         value taken; on a shared store, the name stored with other
+ *         content), JWTGRANT_EKEY, and on a shared store JWTGRANT_ESTORE or
+ *         JWTGRANT_EUNAVAILABLE (nothing registered).
  */
 JWTGRANT_API int32_t jwtgrant_register_issuer(jwtgrant_ctx *ctx, const char *issuer_json,
                                               char **error_out);
 
 /** Removes the trusted token issuer called `name`. Its assertions are
- *  rejected from the moment this returns.
- *  @return JWTGRANT_OK, JWTGRANT_EINVAL, JWTGRANT_ENOTFOUND. */
+ *  rejected from the moment this returns (by other processes sharing the
+ *  store within one second).
+ *  @return JWTGRANT_OK, JWTGRANT_EINVAL, JWTGRANT_ENOTFOUND, and on a shared
+ *          store JWTGRANT_ESTORE or JWTGRANT_EUNAVAILABLE. */
 JWTGRANT_API int32_t jwtgrant_remove_issuer(jwtgrant_ctx *ctx, const char *name,
                                             char **error_out);
 
@@ -227,7 +275,10 @@ JWTGRANT_API int32_t jwtgrant_list_issuers(jwtgrant_ctx *ctx, char **issuers_jso
  *                     "scopes"?}. The secret is kept only as a salted hash.
  *                     The exchange is allowed only when grant_types contains
  *                     "urn:ietf:params:oauth:grant-type:jwt-bearer".
- * @return JWTGRANT_OK, JWTGRANT_EINVAL, JWTGRANT_EEXISTS.
+ *                     On a shared store, registering the client again with
+ *                     the same secret, grant types and scopes is OK.
+ * @return JWTGRANT_OK, JWTGRANT_EINVAL, JWTGRANT_EEXISTS, and on a shared
+ *         store JWTGRANT_ESTORE or JWTGRANT_EUNAVAILABLE.
  */
 JWTGRANT_API int32_t jwtgrant_register_client(jwtgrant_ctx *ctx, const char *client_json,
                                               char **error_out);
@@ -266,7 +317,9 @@ JWTGRANT_API int32_t jwtgrant_verify_assertion_json(jwtgrant_ctx *ctx, const cha
  *
  * @param authorization      the raw Authorization header value, or NULL.
  * @param form_body          the raw application/x-www-form-urlencoded body.
- * @param[out] http_status_out    always set: 200, 400, 401 (or 500).
+ * @param[out] http_status_out    always set: 200, 400, 401, 503 (a shared
+ *                                store is unreachable: JWTGRANT_EUNAVAILABLE,
+ *                                "temporarily_unavailable") or 500.
  * @param[out] response_json_out  always set (unless NULL): the JSON body to
  *                                send, RFC 6749 5.1 or 5.2; new string, free
  *                                with jwtgrant_free.

@@ -187,9 +187,12 @@ int main(int argc, char **argv) {
     printf("%-34s %8s %14s %12s %10s\n", "store", "threads", "exchanges/s", "us/exchange", "vs memory");
     for (int threads = 1; threads <= 2; threads++) {
         double ns[MAX_STORES][100];
+        /* Interleaved rounds; the store that goes first rotates. */
         for (int r = 0; r < rounds; r++)
-            for (int i = 0; i < nstores; i++)
+            for (int j = 0; j < nstores; j++) {
+                int i = (r + j) % nstores;
                 ns[i][r] = timed(ctx[i], bodies[threads - 1] + r * per_round, per_round, threads);
+            }
         double base = 0;
         for (int i = 0; i < nstores; i++) {
             double m = median(ns[i], rounds);

@@ -41,12 +41,20 @@ public final class SQLiteStore: SharedStore, @unchecked Sendable {
         idle.withLock { $0.append(first) }
     }
 
+    /// Per-connection settings: commits durable across the death of the
+    /// process (synchronous=NORMAL in WAL mode), and a checkpoint every
+    /// 10000 WAL pages (about 40 MB) instead of 1000: each checkpoint syncs
+    /// the file, and measured here that amortizes to 10 us per insert at 1000.
+    static func configure(_ c: SQLiteConnection) throws(JWTGrantError) {
+        try c.execute("PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=10000", "configuring the connection")
+    }
+
     static func prepareSchema(_ c: SQLiteConnection) throws(JWTGrantError) {
         let mode = try c.query("PRAGMA journal_mode=WAL", [], "switching to WAL mode")
         guard let m = mode.first?.first?.bytes, String(decoding: m, as: UTF8.self).lowercased() == "wal" else {
             throw JWTGrantError(.storeFailure, "\(c.label): the database cannot use WAL mode")
         }
-        try c.execute("PRAGMA synchronous=NORMAL", "setting synchronous")
+        try configure(c)
         try c.execute("BEGIN IMMEDIATE", "opening the schema transaction")
         do throws(JWTGrantError) {
             let hasMeta = try c.query(
@@ -85,7 +93,7 @@ public final class SQLiteStore: SharedStore, @unchecked Sendable {
             c = pooled
         } else {
             c = try SQLiteConnection(path: path, busyTimeoutMs: busyTimeoutMs, label: label)
-            try c.execute("PRAGMA synchronous=NORMAL", "setting synchronous")
+            try Self.configure(c)
         }
         do {
             let result = try body(c)
