@@ -40,11 +40,18 @@ extension AuthorizationServer {
 
     /// Reads the generation when a second has passed since the last read,
     /// and reloads the registrations when it moved. A store that cannot be
-    /// read leaves the registrations as they are (the replay check of an
-    /// exchange fails closed on its own).
-    public func refreshIfDue() {
-        guard let sync = sharedSync, sync.claimCheck() else { return }
-        try? reload(force: false)
+    /// read leaves the registrations as they are and its error is returned
+    /// (an exchange then answers 503 at once instead of waiting a second
+    /// timeout for its replay record).
+    @discardableResult
+    public func refreshIfDue() -> JWTGrantError? {
+        guard let sync = sharedSync, sync.claimCheck() else { return nil }
+        do {
+            try reload(force: false)
+            return nil
+        } catch {
+            return error
+        }
     }
 
     /// Loads the store's issuers and clients into the registries.

@@ -142,7 +142,9 @@ public final class AuthorizationServer: @unchecked Sendable {
 
     /// The token endpoint (`POST /oauth2/token`).
     public func exchange(authorization: UnsafeRawBufferPointer?, body: UnsafeRawBufferPointer?) -> TokenResponse {
-        refreshIfDue()
+        if let failure = refreshIfDue(), failure.code == .unavailable {
+            return TokenResponse(error: failure)
+        }
         return tokenEndpoint.handle(authorization: authorization, body: body)
     }
 

@@ -58,7 +58,9 @@ static void test_ctx(void) {
     EXPECT_STATUS(jwtgrant_ctx_new(&ctx, "{\"isuser\":\"typo\"}", &err), JWTGRANT_EINVAL);
     CHECK(err && strstr(err, "isuser") != NULL, "unknown field is named");
     jwtgrant_free(err);
-    EXPECT_STATUS(jwtgrant_ctx_new(&ctx, "{\"store\":\"redis://127.0.0.1:6379\"}", NULL), JWTGRANT_EINVAL);
+    EXPECT_STATUS(jwtgrant_ctx_new(&ctx, "{\"store\":\"redis://127.0.0.1\"}", NULL), JWTGRANT_EINVAL);
+    EXPECT_STATUS(jwtgrant_ctx_new(&ctx, "{\"store\":\"sqlite:\"}", NULL), JWTGRANT_EINVAL);
+    EXPECT_STATUS(jwtgrant_ctx_new(&ctx, "{\"store\":\"mysql://x\"}", NULL), JWTGRANT_EINVAL);
     EXPECT_STATUS(jwtgrant_ctx_new(&ctx, "{\"clock_skew\":-5}", NULL), JWTGRANT_EINVAL);
     EXPECT_STATUS(jwtgrant_ctx_new(&ctx, "{}", &err), JWTGRANT_OK);
     CHECK(err == NULL, "error_out cleared on success");

@@ -133,4 +133,23 @@ final class SharedRedisServerTests: SharedServerTests {
         try redis?.start()
         XCTAssertEqual(exchange(a, try issuer.mint()).httpStatus, 200)
     }
+
+    func testAStalledRedisCostsAnExchangeOneTimeoutEvenWhenTheGenerationIsDue() throws {
+        let url = try storeURL()
+        let a = try server(url, #","store_options":{"command_timeout":150}"#)
+        let issuer = try TestIssuer("partner")
+        try a.registerIssuer(json: issuer.registrationJSON)
+        try a.registerClient(json: Self.clientJSON)
+        XCTAssertEqual(exchange(a, try issuer.mint()).httpStatus, 200)
+        redis?.pause()
+        a.sharedSync?.nextCheckMs.store(0, ordering: .relaxed)   // the generation check is due
+        let start = monotonicSeconds()
+        let stalled = exchange(a, try issuer.mint())
+        let elapsed = monotonicSeconds() - start
+        redis?.resume()
+        XCTAssertEqual(stalled.httpStatus, 503)
+        XCTAssertTrue(stalled.json.contains("no answer within 150 ms"), stalled.json)
+        XCTAssertLessThan(elapsed, 0.28, "one timeout, not two")
+        XCTAssertEqual(exchange(a, try issuer.mint()).httpStatus, 200)
+    }
 }
