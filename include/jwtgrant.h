@@ -11,6 +11,20 @@
  * registering and removing issuers and clients while other threads verify
  * and exchange. The only rule is the usual one for destructors: do not call
  * jwtgrant_ctx_free() while another thread still uses the same context.
+ * Processes: create contexts after fork(). A context belongs to the process
+ * that created it: a child of fork() has none of the library's threads (the
+ * background JWKS refresh), may inherit locks that a thread of the parent
+ * held at the fork, and must not share the parent's connections. Every call
+ * on a context created before the fork answers JWTGRANT_EINVAL in the child
+ * ("created in another process before fork()"; jwtgrant_exchange_token also
+ * sets a 500 server_error answer) and never touches the context's state, so
+ * it cannot hang. jwtgrant_ctx_free() of such a context returns at once in
+ * the child without releasing anything: the child's copy of it is leaked
+ * (the parent's context is not affected). jwtgrant_ctx_new() in the child
+ * works as in any process. The check costs one load and one compare per call
+ * (a pthread_atfork child handler counts forks). Pre-fork servers (Apache
+ * prefork, an nginx master) create their contexts in each child, or free the
+ * parent's before forking.
  *
  * MEMORY: strings passed in are NUL-terminated UTF-8 and are only read
  * during the call. Every string handed out through an output parameter is
@@ -103,9 +117,18 @@ struct json_t;
 #define JWTGRANT_EINVALID_SCOPE         -26   /* scope outside the client's: "invalid_scope" (400) */
 /* Access tokens this server issued (RFC 6750). */
 #define JWTGRANT_EINVALID_TOKEN         -27   /* not a valid access token of ours: "invalid_token" */
-/* Shared stores ("store": "sqlite:..." or "redis://..."). */
-#define JWTGRANT_EUNAVAILABLE           -29   /* a shared store cannot be reached or answered late:
-                                                 "temporarily_unavailable" (HTTP 503); retry later */
+/* exp lies further from now than grant_type.jwt.max_assertion_lifetime:
+ * "invalid_grant" (400). */
+#define JWTGRANT_EASSERTION_LIFETIME    -28   /* exp beyond max_assertion_lifetime: "invalid_grant" */
+/* Shared stores ("store": "sqlite:..." or "redis://..."): the store cannot
+ * be reached or answered late; retry later. */
+#define JWTGRANT_EUNAVAILABLE           -29   /* store unavailable: "temporarily_unavailable" (503) */
+/* Per-issuer trust policy (the policy fields of jwtgrant_register_issuer);
+ * each is "invalid_grant" (400) and leaves the assertion unconsumed. */
+#define JWTGRANT_ESUBJECT_NOT_ALLOWED   -30   /* sub not in the issuer's allowed_subjects */
+#define JWTGRANT_ECLIENT_NOT_ALLOWED    -31   /* client not in the issuer's allowed_clients */
+#define JWTGRANT_EISSUER_EXPIRED        -32   /* the issuer's trust ended (expires_at) */
+#define JWTGRANT_EJTI_REQUIRED          -33   /* no jti, and the issuer has require_jti */
 
 /* ------------------------------------------------------------------------
  * Library
@@ -145,7 +168,7 @@ JWTGRANT_API void jwtgrant_free(void *ptr);
  *     token_endpoint         another accepted aud (none)
  *     clock_skew             seconds of leeway on exp, nbf, iat (0)
  *     jwks_endpoint: { connection_timeout, read_timeout (ms, 1000 each),
- *                      size_limit_bytes (51200), and added beyond API.md:
+ *                      size_limit_bytes (51200),
  *                      ca_file (PEM CA bundle for a private CA),
  *                      min_cache_ttl (60), max_cache_ttl (86400),
  *                      default_cache_ttl (600), unknown_kid_cooldown (30),
@@ -154,9 +177,12 @@ JWTGRANT_API void jwtgrant_free(void *ptr);
  *                      lifetime, 0.2) }
  *     grant_type: { jwt: { enable_iat_validation (true),
  *                          iat_validity_period (minutes, 30),
- *                          enable_jwt_cache (true) } }
+ *                          enable_jwt_cache (true),
+ *                          max_assertion_lifetime (seconds from now to
+ *                          exp, 0..315360000; 0 = no limit, the default;
+ *                          beyond: JWTGRANT_EASSERTION_LIFETIME) } }
  *     access_token: { lifetime (seconds, 3600), signing_key (PEM private
- *                     key; generated at start when absent), and added:
+ *                     key; generated at start when absent),
  *                     algorithm ("ES256", "RS256" or "EdDSA"; default the
  *                     signing key's, ES256 for a generated key) }
  *     store                  where the shared state lives ("memory"):
@@ -174,7 +200,8 @@ JWTGRANT_API void jwtgrant_free(void *ptr);
  *                      each), key_prefix (Redis, "jwtgrant:"),
  *                      busy_timeout (SQLite, ms a statement waits for
  *                      another process's lock, 1000) }
- *     max_assertion_size     bytes, 1024..1048576 (32768); added beyond API.md
+ *     max_assertion_size     bytes, 1024..1048576 (32768); also sets the
+ *                            token endpoint's body limit to this + 32768
  * @param[out] error_out    optional; message on failure (free with jwtgrant_free).
  * @return JWTGRANT_OK, JWTGRANT_EINVAL (also a malformed store value),
  *         JWTGRANT_EKEY (bad signing_key), JWTGRANT_ESTORE (the store
@@ -205,22 +232,27 @@ JWTGRANT_API void jwtgrant_free(void *ptr);
  * Faults fail closed: when the store cannot be reached or answers late
  * (Redis: command_timeout; SQLite: busy_timeout, I/O errors), no assertion
  * is accepted: jwtgrant_exchange_token answers HTTP 503
- * {"error":"temporarily_unavailable"} with JWTGRANT_EUNAVAILABLE, and the
- * message names the store and the reason (never a password). Service
- * resumes by itself when the store is back.
+ * {"error":"temporarily_unavailable"} with JWTGRANT_EUNAVAILABLE (its
+ * error_description is the generic text of that status: the store's address
+ * is not for the client). The error messages of the other functions
+ * (jwtgrant_verify_assertion, the registrations) name the store and the
+ * reason, never a password. Service resumes by itself when the store is
+ * back.
  */
 JWTGRANT_API int32_t jwtgrant_ctx_new(jwtgrant_ctx **out, const char *config_json,
                                       char **error_out);
 
 /** Destroys a context and everything it owns. NULL is a no-op. Must not be
- *  called while another thread uses the context. */
+ *  called while another thread uses the context. Called in a child of fork()
+ *  on a context created before the fork, it returns at once and frees
+ *  nothing (see THREAD SAFETY at the top of this header). */
 JWTGRANT_API void jwtgrant_ctx_free(jwtgrant_ctx *ctx);
 
 /**
  * Fixes the clock of a context (for tests and replays): from now on the
  * context judges exp, nbf and iat, and stamps issued tokens, as if the time
  * were `unix_time` seconds since the epoch. 0 returns to the system clock.
- * Thread-safe. Added beyond API.md.
+ * Thread-safe.
  *
  * @return JWTGRANT_OK or JWTGRANT_EINVAL (NULL ctx, negative time).
  */
@@ -239,6 +271,46 @@ JWTGRANT_API int32_t jwtgrant_ctx_set_time(jwtgrant_ctx *ctx, int64_t unix_time,
  *                     "jwks_uri", "jwks" (inline JWKS document)}.
  *                     Key material is validated now: unparsable keys, RSA
  *                     under 2048 bits and unsupported curves are refused.
+ *                     Optional trust policy (a malformed value is
+ *                     JWTGRANT_EINVAL naming the field); identifiers
+ *                     compare byte for byte:
+ *     allowed_subjects   array of exact sub values accepted (absent: any;
+ *                        else JWTGRANT_ESUBJECT_NOT_ALLOWED)
+ *     subject_format     the sub of the issued access token: a template
+ *                        over {sub} (the assertion's sub), {name} (this
+ *                        issuer's name) and {issuer} (its issuer value);
+ *                        must contain {sub}; any other {...} or a lone
+ *                        brace is refused. Default "{sub}"; "{name}|{sub}"
+ *                        keeps the subjects of two issuers apart by sub.
+ *                        Every access token also carries "idp": the
+ *                        issuer value of the trusted issuer it came from.
+ *     allowed_scopes     array of scope tokens an exchange of its
+ *                        assertions may be granted (absent: no restriction
+ *                        beyond the client's scopes); a requested scope
+ *                        outside it is JWTGRANT_EINVALID_SCOPE
+ *     allowed_clients    array of client_ids that may exchange its
+ *                        assertions (absent: every client allowed the
+ *                        grant; else JWTGRANT_ECLIENT_NOT_ALLOWED)
+ *     expires_at         NumericDate; after it the issuer's assertions are
+ *                        refused (JWTGRANT_EISSUER_EXPIRED) and
+ *                        jwtgrant_list_issuers shows "expired": true
+ *                        (absent: never)
+ *     require_jti        true: an assertion without jti is
+ *                        JWTGRANT_EJTI_REQUIRED (default false)
+ *     max_assertion_lifetime  seconds, 0..315360000, replacing
+ *                        grant_type.jwt.max_assertion_lifetime for this
+ *                        issuer (absent: the server-wide value)
+ *     iat_validity_period     minutes, 1..525600, replacing
+ *                        grant_type.jwt.iat_validity_period for this
+ *                        issuer; the iat age check then applies to its
+ *                        assertions even with enable_iat_validation false
+ *                     Every policy rule runs after the signature check and
+ *                     before the assertion is recorded as used: an
+ *                     assertion refused by policy is not consumed. To
+ *                     change a policy, remove the issuer and register it
+ *                     again with the new content.
+ *                     On a shared store the policy is part of the stored
+ *                     registration document: every process applies it.
  * @return JWTGRANT_OK, JWTGRANT_EINVAL, JWTGRANT_EEXISTS (name or issuer
  *         value taken; on a shared store, the name stored with other
  *         content), JWTGRANT_EKEY, and on a shared store JWTGRANT_ESTORE or
@@ -257,7 +329,16 @@ JWTGRANT_API int32_t jwtgrant_remove_issuer(jwtgrant_ctx *ctx, const char *name,
 
 /**
  * Lists the trusted token issuers as a JSON array of objects: name, issuer,
- * alias, key source ("certificate", "jwks", "jwks_uri") and key ids.
+ * alias, key source ("certificate", "jwks", "jwks_uri") and key ids. A
+ * "jwks" or "jwks_uri" issuer also has "ignored_keys": the keys of its set
+ * that are not used (RFC 7517 5), each {"index", "kid" (or null), "reason"}
+ * (a "use" other than "sig", "key_ops" without "verify", an "alg", "kty" or
+ * curve this library does not verify with). Each object also shows the
+ * trust policy: "allowed_subjects", "allowed_scopes", "allowed_clients"
+ * (arrays, or null when absent), "subject_format", "expires_at" (or null),
+ * "expired" (true once the context's clock is past expires_at),
+ * "require_jti", "max_assertion_lifetime" and "iat_validity_period" (null:
+ * the server-wide value).
  *
  * @param[out] issuers_json_out  new string, free with jwtgrant_free.
  */
@@ -269,19 +350,97 @@ JWTGRANT_API int32_t jwtgrant_list_issuers(jwtgrant_ctx *ctx, char **issuers_jso
  * ---------------------------------------------------------------------- */
 
 /**
- * Registers an application.
+ * Registers an application. Thread-safe.
  *
- * @param client_json  {"client_id", "client_secret"?, "grant_types"?,
- *                     "scopes"?}. The secret is kept only as a salted hash.
+ * @param client_json  {"client_id", "client_secret"?,
+ *                     "token_endpoint_auth_method"?, "grant_types"?,
+ *                     "scopes"?, "access_token_lifetime"?}. The secret is
+ *                     kept only as a salted hash.
+ *                     token_endpoint_auth_method (RFC 7591 names):
+ *                     "client_secret_basic" (Authorization: Basic only),
+ *                     "client_secret_post" (client_id and client_secret in
+ *                     the form body only), absent (either of the two), or
+ *                     "none": a public client, which has no client_secret
+ *                     and sends only client_id in the body (RFC 7523 3.1).
+ *                     A client without client_secret must say "none"; a
+ *                     "none" client must not have one (JWTGRANT_EINVAL
+ *                     naming the field). access_token_lifetime (seconds,
+ *                     1..31536000) replaces access_token.lifetime for the
+ *                     tokens issued to this client.
  *                     The exchange is allowed only when grant_types contains
  *                     "urn:ietf:params:oauth:grant-type:jwt-bearer".
+ *                     scopes lists what the client may request; absent or
+ *                     [] means it may request no scope at all (a request
+ *                     with a scope parameter is then invalid_scope).
  *                     On a shared store, registering the client again with
- *                     the same secret, grant types and scopes is OK.
+ *                     the same content (secret, authentication method,
+ *                     grant types, scopes, access_token_lifetime) is OK.
  * @return JWTGRANT_OK, JWTGRANT_EINVAL, JWTGRANT_EEXISTS, and on a shared
  *         store JWTGRANT_ESTORE or JWTGRANT_EUNAVAILABLE.
  */
 JWTGRANT_API int32_t jwtgrant_register_client(jwtgrant_ctx *ctx, const char *client_json,
                                               char **error_out);
+
+/**
+ * Removes the application `client_id` (compared byte for byte). Its token
+ * requests fail with invalid_client from the moment this returns (a request
+ * already past client authentication finishes). Thread-safe.
+ *
+ * On a shared store the client is removed from the store before this
+ * returns; other processes refuse it within one second.
+ *
+ * @return JWTGRANT_OK, JWTGRANT_EINVAL (NULL argument),
+ *         JWTGRANT_ENOTFOUND (no such client), and on a shared store
+ *         JWTGRANT_ESTORE or JWTGRANT_EUNAVAILABLE (nothing removed).
+ */
+JWTGRANT_API int32_t jwtgrant_remove_client(jwtgrant_ctx *ctx, const char *client_id,
+                                            char **error_out);
+
+/**
+ * Lists the applications as a JSON array sorted by client_id, never with a
+ * secret or its hash. Each object: "client_id", "token_endpoint_auth_method"
+ * (only when registered), "auth_methods" (the methods accepted now),
+ * "grant_types", "scopes" ([] when the client may request none), "secrets"
+ * (how many secrets authenticate the client now: 0 for a public client, 2 or
+ * more during a rotation's grace period) and, during a grace period,
+ * "grace_until" (Unix seconds at which the last previous secret stops
+ * working). Thread-safe. On a shared store: the clients as of the last
+ * generation check (at most one second old).
+ *
+ * @param[out] clients_json_out  new string, free with jwtgrant_free; NULL on
+ *                               failure.
+ * @return JWTGRANT_OK, JWTGRANT_EINVAL.
+ */
+JWTGRANT_API int32_t jwtgrant_list_clients(jwtgrant_ctx *ctx, char **clients_json_out,
+                                           char **error_out);
+
+/**
+ * Gives the confidential application `client_id` a new secret (kept only as
+ * a salted hash). With grace_seconds 0 the new secret replaces every earlier
+ * one atomically: the old secret fails from the moment this returns. With
+ * grace_seconds N > 0 the secret that was current stays valid N more seconds
+ * (by the context's clock, see jwtgrant_ctx_set_time) next to the new one,
+ * so that the client's instances can be updated one by one; secrets of
+ * earlier rotations still in their grace period keep their own end.
+ * Thread-safe: concurrent rotations of one client apply one after the other.
+ * On a shared store the new secret and the grace secrets (salted hashes,
+ * with their end) are written to the store before this returns, and
+ * concurrent rotations from several processes also apply one after the
+ * other (compare-and-set on the stored registration); other processes use
+ * them within one second. The stored registration then holds the new
+ * secret: registering the client again with the old one is
+ * JWTGRANT_EEXISTS.
+ *
+ * @param new_secret     the new secret, non-empty UTF-8.
+ * @param grace_seconds  0 ... 31536000 (one year).
+ * @return JWTGRANT_OK, JWTGRANT_EINVAL (NULL or empty argument, grace out of
+ *         range, a public client), JWTGRANT_ENOTFOUND (no such client),
+ *         and on a shared store JWTGRANT_ESTORE or JWTGRANT_EUNAVAILABLE
+ *         (nothing changed).
+ */
+JWTGRANT_API int32_t jwtgrant_rotate_client_secret(jwtgrant_ctx *ctx, const char *client_id,
+                                                   const char *new_secret, int64_t grace_seconds,
+                                                   char **error_out);
 
 /* ------------------------------------------------------------------------
  * Assertions and the token endpoint
@@ -289,7 +448,13 @@ JWTGRANT_API int32_t jwtgrant_register_client(jwtgrant_ctx *ctx, const char *cli
 
 /**
  * Validates a JWT bearer assertion as the token endpoint would (signature,
- * iss, sub, aud, exp, nbf, iat, replay), without consuming its jti.
+ * iss, sub, aud, exp, nbf, iat, replay), without consuming its jti. Of the
+ * trusted issuer's policy it applies expires_at, allowed_subjects,
+ * require_jti and the per-issuer time rules; it knows no client and no
+ * requested scope, so it skips allowed_clients and allowed_scopes (an
+ * assertion it accepts may still be refused by jwtgrant_exchange_token for
+ * the client or scope of the request). The claims are the assertion's: the
+ * access token's sub (subject_format) is made only by the token endpoint.
  *
  * @param assertion             the compact JWS.
  * @param[out] claims_json_out  on success the verified claims as a JSON
@@ -297,7 +462,9 @@ JWTGRANT_API int32_t jwtgrant_register_client(jwtgrant_ctx *ctx, const char *cli
  *                              issuer that matched); new string, free with
  *                              jwtgrant_free. NULL on failure.
  * @return JWTGRANT_OK or the status of the first rule that failed
- *         (JWTGRANT_EMALFORMED ... JWTGRANT_EKEY_SOURCE).
+ *         (JWTGRANT_EMALFORMED ... JWTGRANT_EKEY_SOURCE,
+ *         JWTGRANT_EASSERTION_LIFETIME, JWTGRANT_ESUBJECT_NOT_ALLOWED,
+ *         JWTGRANT_EISSUER_EXPIRED, JWTGRANT_EJTI_REQUIRED).
  */
 JWTGRANT_API int32_t jwtgrant_verify_assertion(jwtgrant_ctx *ctx, const char *assertion,
                                                char **claims_json_out, char **error_out);
@@ -306,8 +473,7 @@ JWTGRANT_API int32_t jwtgrant_verify_assertion(jwtgrant_ctx *ctx, const char *as
  * jansson variant of jwtgrant_verify_assertion() for C callers that already
  * use jansson (the same libjansson the library links): on success
  * *claims_out is a NEW REFERENCE to the claims object (release it with
- * json_decref). Saves serializing and re-parsing the claims. Added beyond
- * API.md.
+ * json_decref). Saves serializing and re-parsing the claims.
  */
 JWTGRANT_API int32_t jwtgrant_verify_assertion_json(jwtgrant_ctx *ctx, const char *assertion,
                                                     struct json_t **claims_out, char **error_out);
@@ -322,7 +488,25 @@ JWTGRANT_API int32_t jwtgrant_verify_assertion_json(jwtgrant_ctx *ctx, const cha
  *                                "temporarily_unavailable") or 500.
  * @param[out] response_json_out  always set (unless NULL): the JSON body to
  *                                send, RFC 6749 5.1 or 5.2; new string, free
- *                                with jwtgrant_free.
+ *                                with jwtgrant_free. An error body's
+ *                                error_description is short and generic,
+ *                                one text per status code (it never names a
+ *                                trusted issuer, key or rule detail); the
+ *                                returned status code says what failed, and
+ *                                jwtgrant_verify_assertion() gives the
+ *                                detailed reason for an assertion.
+ * Client authentication: client_secret_basic (Authorization: Basic),
+ * client_secret_post (client_id and client_secret in the body) or, for a
+ * public client, client_id alone (see jwtgrant_register_client). The body
+ * may be up to max_assertion_size + 32768 bytes (65536 by default); a larger
+ * body is invalid_request.
+ * The issued access token (RFC 9068) carries iss, sub (the trusted
+ * issuer's subject_format applied to the assertion's sub), aud, client_id,
+ * "idp" (the issuer value of the trusted issuer the assertion came from),
+ * iat, exp (iat plus the client's access_token_lifetime, else
+ * access_token.lifetime), jti and scope (the requested scopes, when any;
+ * they must lie within the client's scopes and the issuer's
+ * allowed_scopes).
  * The host sends the body with Content-Type: application/json,
  * Cache-Control: no-store and Pragma: no-cache, and with a 401 also
  * WWW-Authenticate: Basic.
@@ -331,6 +515,18 @@ JWTGRANT_API int32_t jwtgrant_verify_assertion_json(jwtgrant_ctx *ctx, const cha
 JWTGRANT_API int32_t jwtgrant_exchange_token(jwtgrant_ctx *ctx, const char *authorization,
                                              const char *form_body, int32_t *http_status_out,
                                              char **response_json_out);
+
+/**
+ * The largest token request body jwtgrant_exchange_token() accepts, in
+ * bytes: the configuration's max_assertion_size + 32768 (65536 by default).
+ * A host that reads the body itself (an HTTP server module) uses it as its
+ * own limit, so that there is one limit, set by the configuration.
+ * Thread-safe.
+ *
+ * @param[out] limit_out  the limit; required.
+ * @return JWTGRANT_OK or JWTGRANT_EINVAL (NULL argument).
+ */
+JWTGRANT_API int32_t jwtgrant_token_body_limit(jwtgrant_ctx *ctx, size_t *limit_out, char **error_out);
 
 /* ------------------------------------------------------------------------
  * Access tokens this server issues (for resource servers)
@@ -351,7 +547,6 @@ JWTGRANT_API int32_t jwtgrant_verify_access_token(jwtgrant_ctx *ctx, const char 
 /**
  * jansson variant of jwtgrant_verify_access_token(): on success *claims_out
  * is a NEW REFERENCE to the claims object (release it with json_decref).
- * Added beyond API.md.
  */
 JWTGRANT_API int32_t jwtgrant_verify_access_token_json(jwtgrant_ctx *ctx, const char *token,
                                                        struct json_t **claims_out, char **error_out);
@@ -502,7 +697,12 @@ JWTGRANT_API int32_t jwtgrant_jwks_fetch_error(jwtgrant_jwks_sink *sink, const c
  * @return JWTGRANT_OK; JWTGRANT_EINVAL (NULL argument, not JSON, not a
  *         JWKS, or an issuer registered with "certificate");
  *         JWTGRANT_ENOTFOUND (no such issuer); JWTGRANT_EKEY (a key is
- *         unusable). On failure the cached key set is left as it was.
+ *         malformed: a point off its curve, RSA under 2048 bits, a private
+ *         member, a member of the wrong type; or no key is usable). Keys
+ *         that are well formed but not for us (Ed448, "use":"enc", an
+ *         encryption "alg", an unknown "kty") are ignored and listed as
+ *         "ignored_keys" by jwtgrant_list_issuers. On failure the cached key
+ *         set is left as it was.
  */
 JWTGRANT_API int32_t jwtgrant_issuer_set_jwks(jwtgrant_ctx *ctx, const char *issuer_name,
                                               const char *jwks_json, int32_t max_age_seconds,

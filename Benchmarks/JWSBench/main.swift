@@ -215,9 +215,12 @@ for alg in [JWSAlgorithm.rs256, .ps256, .es256, .edDSA] {
           + (failures > 0 ? "   (\(failures) FAILED VERIFICATIONS)" : ""))
     EVP_PKEY_free(pkey)
 }
-print("targets: RS256 <= 1.10, ES256 <= 1.05, EdDSA <= 0.60 of OpenSSL Ed25519")
+// The performance targets of the library, printed beside the measured
+// ratios for reading; a benchmark reports, it never judges or gates.
+print("ratio engine/OpenSSL (median) and the target for it:")
 for (alg, r, e) in summary {
     let target: Double? = alg == .rs256 ? 1.10 : alg == .es256 ? 1.05 : alg == .edDSA ? 0.60 : nil
     let ratio = e / r
-    print("  \(alg.rawValue): \((ratio * 1000).rounded() / 1000)" + (target.map { ratio <= $0 ? " (meets \($0))" : " (misses \($0))" } ?? ""))
+    print("  \(alg.rawValue): \((ratio * 1000).rounded() / 1000)"
+          + (target.map { "   target <= \($0)" + (alg == .edDSA ? " (of OpenSSL Ed25519)" : "") } ?? ""))
 }

@@ -10,8 +10,8 @@ extension AuthorizationServer {
     /// process wins; everybody signs with the stored key).
     static func sharedSigner(_ config: ServerConfig, _ shared: any SharedStore) throws(JWTGrantError) -> SigningKeySigner {
         let name = config.accessTokenAlgorithm ?? "ES256"
-        guard let alg = JWSAlgorithm(rawValue: name) else {
-            throw JWTGrantError(.invalidArgument, "access_token.algorithm \(name) is not supported")
+        guard let alg = Identifier(name).bytes.withUnsafeBytes({ JWSAlgorithm(bytes: $0) }) else {
+            throw JWTGrantError(.invalidArgument, "access_token.algorithm is not supported")
         }
         var stored = try shared.documents(.signingKey).first?.document
         if stored == nil {
@@ -28,7 +28,7 @@ extension AuthorizationServer {
         guard let bytes = stored, let doc = try? bytes.withUnsafeBytes({ (b) throws(JWTGrantError) -> JSONValue in
             try JSONValue.parseObject(b, what: "stored signing key", code: .storeFailure)
         }), let storedAlg = doc["alg"]?.stringValue, let pem = doc["pem"]?.stringValue,
-              let a = JWSAlgorithm(rawValue: storedAlg) else {
+              let a = Identifier(storedAlg).bytes.withUnsafeBytes({ JWSAlgorithm(bytes: $0) }) else {
             throw JWTGrantError(.storeFailure, "\(shared.label): the stored access-token signing key is unreadable")
         }
         guard a == alg else {
@@ -64,15 +64,15 @@ extension AuthorizationServer {
         let issuerDocs = try shared.documents(.issuer)
         let clientDocs = try shared.documents(.client)
         sync.state.withLock { st in
-            var stored: [[UInt8]: [UInt8]] = [:]
-            for d in issuerDocs { stored[d.name] = d.document }
+            var stored: [Identifier: [UInt8]] = [:]
+            for d in issuerDocs { stored[Identifier(bytes: d.name)] = d.document }
             for (name, _) in st.issuerDocuments where stored[name] == nil {
-                _ = try? issuers.remove(name: String(decoding: name, as: UTF8.self))
+                _ = try? issuers.remove(name: name.text)
                 st.issuerDocuments[name] = nil
             }
-            for d in issuerDocs where st.issuerDocuments[d.name] != d.document {
-                if let issuer = try? parseIssuer(String(decoding: d.document, as: UTF8.self)) {
-                    install(issuer, document: d.document, name: d.name, into: &st)
+            for (name, document) in stored where st.issuerDocuments[name] != document {
+                if let issuer = try? parseIssuer(String(decoding: document, as: UTF8.self)), issuer.nameID == name {
+                    install(issuer, document: document, name: name, into: &st)
                 }
             }
             sharedClients.replaceAll(clientDocs)
@@ -81,8 +81,8 @@ extension AuthorizationServer {
     }
 
     /// Installs `issuer` locally under `name`, replacing what was installed.
-    private func install(_ issuer: TrustedIssuer, document: [UInt8], name: [UInt8], into st: inout SharedSync.State) {
-        if st.issuerDocuments[name] != nil || issuers.lookup(name: issuer.name) != nil {
+    private func install(_ issuer: TrustedIssuer, document: [UInt8], name: Identifier, into st: inout SharedSync.State) {
+        if st.issuerDocuments[name] != nil || issuers.lookup(name: issuer.nameID) != nil {
             _ = try? issuers.remove(name: issuer.name)
         }
         do {
@@ -104,12 +104,12 @@ extension AuthorizationServer {
     func registerSharedIssuer(json: String, shared: any SharedStore, sync: SharedSync) throws(JWTGrantError) {
         let issuer = try parseIssuer(json)
         let document = try JSONValue.parse(json, what: "issuer_json").canonicalBytes()
-        let name = Array(issuer.name.utf8)
+        let name = issuer.nameID
         do throws(JWTGrantError) {
-            if let other = issuers.lookup(iss: issuer.issuer), Array(other.name.utf8) != name {
+            if let other = issuers.lookup(iss: issuer.issuerID), other.nameID != name {
                 throw JWTGrantError(.alreadyExists, "a trusted issuer with that issuer value exists")
             }
-            if let existing = try shared.insertDocument(.issuer, name: name, document: document), existing != document {
+            if let existing = try shared.insertDocument(.issuer, name: name.bytes, document: document), existing != document {
                 throw JWTGrantError(.alreadyExists,
                     "a trusted issuer named \"\(printable(issuer.name))\" exists (with other content)")
             }
@@ -118,7 +118,7 @@ extension AuthorizationServer {
             throw error
         }
         sync.state.withLock { st in
-            if st.issuerDocuments[name] == document, issuers.lookup(name: issuer.name) != nil {
+            if st.issuerDocuments[name] == document, issuers.lookup(name: name) != nil {
                 issuer.keySource.close()      // the same registration is installed already
             } else {
                 install(issuer, document: document, name: name, into: &st)
@@ -128,8 +128,8 @@ extension AuthorizationServer {
 
     /// `removeIssuer` on a shared store.
     func removeSharedIssuer(name: String, shared: any SharedStore, sync: SharedSync) throws(JWTGrantError) {
-        let key = Array(name.utf8)
-        let existed = try shared.removeDocument(.issuer, name: key)
+        let key = Identifier(name)
+        let existed = try shared.removeDocument(.issuer, name: key.bytes)
         let local = sync.state.withLock { st -> Bool in
             st.issuerDocuments[key] = nil
             return (try? issuers.remove(name: name)) != nil

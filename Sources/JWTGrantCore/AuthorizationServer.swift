@@ -17,6 +17,9 @@ public final class AuthorizationServer: @unchecked Sendable {
     public let tokenEndpoint: TokenEndpoint
     /// Who fetches JWKS endpoints: libcurl, or the host's fetch function.
     public let jwksFetchers = JWKSFetcherRouter()
+    /// The fork generation this context was created in (ForkGuard): a
+    /// context is used only in the process that created it.
+    public let forkGeneration: UInt64 = ForkGuard.register()
 
     public init(configJSON: String?, clock: AdjustableClock = AdjustableClock()) throws(JWTGrantError) {
         let config = try ServerConfig(json: configJSON)
@@ -32,7 +35,7 @@ public final class AuthorizationServer: @unchecked Sendable {
         let sharedClients = shared.map { SharedClientStore(shared: $0) }
         self.sharedClients = sharedClients
         self.sharedSync = shared.map { _ in SharedSync() }
-        let clients = sharedClients.map { ClientRegistry(store: $0) } ?? ClientRegistry()
+        let clients = sharedClients.map { ClientRegistry(store: $0, clock: clock) } ?? ClientRegistry(clock: clock)
         self.clients = clients
         let signer: SigningKeySigner
         if let shared, config.accessTokenSigningKey == nil {
@@ -43,10 +46,11 @@ public final class AuthorizationServer: @unchecked Sendable {
         self.tokenEndpoint = TokenEndpoint(
             config: AccessTokenConfig(issuer: config.issuer, lifetime: Int(config.accessTokenLifetime)),
             signer: signer,
-            verifier: { (assertion, consume) throws(JWTGrantError) -> JSONValue in
-                try validator.validate(assertion, consume: consume).claims
+            verifier: { (assertion, use) throws(JWTGrantError) -> VerifiedGrant in
+                let v = try validator.validate(assertion, consume: true, use: use)
+                return VerifiedGrant(claims: v.claims, subject: v.accessTokenSubject, idp: v.issuer.issuer)
             },
-            clock: clock, clients: clients)
+            clock: clock, clients: clients, maxAssertionBytes: config.maxAssertionBytes)
         if shared != nil {
             try reload(force: true)
             sharedSync?.nextCheckMs.store(SharedSync.nowMs() + 1000, ordering: .relaxed)
@@ -91,7 +95,8 @@ public final class AuthorizationServer: @unchecked Sendable {
     public func listIssuers() -> JSONValue {
         refreshIfDue()
         let a = JSONValue.array()
-        for i in issuers.all() { a.append(i.listingJSON()) }
+        let now = clock.now()
+        for i in issuers.all() { a.append(i.listingJSON(now: now)) }
         return a
     }
 
@@ -103,6 +108,7 @@ public final class AuthorizationServer: @unchecked Sendable {
             fetcher: jwksFetchers.fetcher(forIssuer: issuerName),
             parse: { (doc) throws(JWTGrantError) -> [VerificationKey] in try KeyLoader.loadJWKS(doc) },
             kidOf: { $0.kid },
+            ignoredKeys: { KeyLoader.ignoredKeys($0).map(\.json) },
             wallClock: clock))
     }
 
@@ -118,7 +124,8 @@ public final class AuthorizationServer: @unchecked Sendable {
             try remote.set.supply(document: document, maxAge: maxAge)
         case let inline as StaticKeySource where inline.kind == "jwks":
             try JWKSDocument.checkShape(document, code: .invalidArgument)
-            let source = try StaticKeySource(kind: "jwks", keys: KeyLoader.loadJWKS(document))
+            let set = try KeyLoader.loadJWKSReport(document)
+            let source = try StaticKeySource(kind: "jwks", keys: set.keys, ignored: set.ignored)
             try issuers.replaceKeySource(of: issuer, with: source)
         default:
             throw JWTGrantError(.invalidArgument,
@@ -138,6 +145,14 @@ public final class AuthorizationServer: @unchecked Sendable {
         }
         let (client, secret) = try ClientRegistry.parseClientAndSecret(json: json)
         try sharedClients.register(client, secret: secret)
+    }
+
+    /// The applications as JSON (`ClientRegistry.list`); on a shared store
+    /// after reading the generation when it is due, so that another
+    /// process's registrations, removals and rotations show within a second.
+    public func listClients() throws(JWTGrantError) -> JSONValue {
+        refreshIfDue()
+        return try clients.list()
     }
 
     /// The token endpoint (`POST /oauth2/token`).

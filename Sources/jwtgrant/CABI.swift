@@ -40,12 +40,21 @@ func server(_ ctx: OpaquePointer?) -> AuthorizationServer? {
     return Unmanaged<AuthorizationServer>.fromOpaque(UnsafeRawPointer(ctx)).takeUnretainedValue()
 }
 
-/// Runs `body` with the server of `ctx`, mapping NULL and thrown errors to
-/// status codes and messages.
+/// Whether `s` was created in this process (not before a fork()).
+@inline(__always)
+func createdHere(_ s: AuthorizationServer) -> Bool {
+    s.forkGeneration == ForkGuard.generation
+}
+
+/// Runs `body` with the server of `ctx`, mapping NULL, a context created
+/// before a fork() (ForkGuard) and thrown errors to status codes and messages.
 @inline(__always)
 func withServer(_ ctx: OpaquePointer?, _ errorOut: CStringOut?,
                 _ body: (AuthorizationServer) throws(JWTGrantError) -> Void) -> Int32 {
     guard let s = server(ctx) else { return fail(.invalidArgument, "ctx is NULL", errorOut) }
+    guard createdHere(s) else {
+        return fail(.invalidArgument, ForkGuard.forkedContextReason, errorOut)
+    }
     do {
         try body(s)
     } catch {

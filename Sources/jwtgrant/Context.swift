@@ -22,7 +22,13 @@ public func jwtgrant_ctx_new(_ out: UnsafeMutablePointer<OpaquePointer?>?,
 @c @implementation
 public func jwtgrant_ctx_free(_ ctx: OpaquePointer?) {
     guard let ctx else { return }
-    Unmanaged<AuthorizationServer>.fromOpaque(UnsafeRawPointer(ctx)).release()
+    let handle = Unmanaged<AuthorizationServer>.fromOpaque(UnsafeRawPointer(ctx))
+    // In a child of fork() the parent's context is left alone (its memory
+    // leaks in the child): tearing it down would wait for JWKS threads that
+    // do not exist here and take locks that threads of the parent may have
+    // held at the fork.
+    guard handle._withUnsafeGuaranteedRef({ createdHere($0) }) else { return }
+    handle.release()
 }
 
 @c @implementation

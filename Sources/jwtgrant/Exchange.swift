@@ -15,6 +15,35 @@ public func jwtgrant_register_client(_ ctx: OpaquePointer?, _ clientJSON: Unsafe
     }
 }
 
+@c @implementation
+public func jwtgrant_remove_client(_ ctx: OpaquePointer?, _ clientID: UnsafePointer<CChar>?,
+                                   _ errorOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    withServer(ctx, errorOut) { (s) throws(JWTGrantError) in
+        try s.clients.remove(id: try requiredString(clientID, "client_id"))
+    }
+}
+
+@c @implementation
+public func jwtgrant_list_clients(_ ctx: OpaquePointer?, _ clientsJSONOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+                                  _ errorOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    clientsJSONOut?.pointee = nil
+    return withServer(ctx, errorOut) { (s) throws(JWTGrantError) in
+        let out = try requiredOut(clientsJSONOut, "clients_json_out")
+        out.pointee = try jsonCString(s.listClients())
+    }
+}
+
+@c @implementation
+public func jwtgrant_rotate_client_secret(_ ctx: OpaquePointer?, _ clientID: UnsafePointer<CChar>?,
+                                          _ newSecret: UnsafePointer<CChar>?, _ graceSeconds: Int64,
+                                          _ errorOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    withServer(ctx, errorOut) { (s) throws(JWTGrantError) in
+        let id = try requiredString(clientID, "client_id")
+        try s.clients.rotateSecret(id: id, newSecret: try requiredString(newSecret, "new_secret"),
+                                   graceSeconds: graceSeconds)
+    }
+}
+
 /// Hands a token response to the caller (either slot may be NULL).
 /// Returns the status code to return.
 private func deliver(_ response: TokenResponse, _ httpStatusOut: UnsafeMutablePointer<Int32>?,
@@ -41,11 +70,24 @@ public func jwtgrant_exchange_token(_ ctx: OpaquePointer?, _ authorization: Unsa
         let r = deliver(TokenResponse(error: JWTGrantError(.internalError, what)), httpStatusOut, responseOut)
         return r == ErrorCode.outOfMemory.rawValue ? r : ErrorCode.invalidArgument.rawValue
     }
+    guard createdHere(s) else {
+        let r = deliver(TokenResponse(error: JWTGrantError(.internalError, ForkGuard.forkedContextReason)),
+                        httpStatusOut, responseOut)
+        return r == ErrorCode.outOfMemory.rawValue ? r : ErrorCode.invalidArgument.rawValue
+    }
     let response: TokenResponse
     let header = authorization.map { UnsafeRawBufferPointer(start: $0, count: strlen($0)) }
     let body = formBody.map { UnsafeRawBufferPointer(start: $0, count: strlen($0)) }
     response = s.exchange(authorization: header, body: body)
     return deliver(response, httpStatusOut, responseOut)
+}
+
+@c @implementation
+public func jwtgrant_token_body_limit(_ ctx: OpaquePointer?, _ limitOut: UnsafeMutablePointer<Int>?,
+                                      _ errorOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    withServer(ctx, errorOut) { (s) throws(JWTGrantError) in
+        try requiredOut(limitOut, "limit_out").pointee = s.tokenEndpoint.maxBodySize
+    }
 }
 
 @c @implementation

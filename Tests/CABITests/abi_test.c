@@ -36,7 +36,12 @@ static void test_library(void) {
     CHECK(strcmp(jwtgrant_oauth_error(JWTGRANT_EINVALID_CLIENT), "invalid_client") == 0, "invalid_client");
     CHECK(strcmp(jwtgrant_oauth_error(JWTGRANT_EUNSUPPORTED_GRANT), "unsupported_grant_type") == 0, "unsupported");
     CHECK(strcmp(jwtgrant_oauth_error(JWTGRANT_EKEY_SOURCE), "invalid_grant") == 0, "key source is invalid_grant");
-    for (int32_t s = JWTGRANT_EINVAL; s >= JWTGRANT_EINVALID_TOKEN; s--) {
+    CHECK(strcmp(jwtgrant_oauth_error(JWTGRANT_EJTI_REQUIRED), "invalid_grant") == 0, "jti required is invalid_grant");
+    CHECK(strcmp(jwtgrant_status_name(JWTGRANT_ECLIENT_NOT_ALLOWED), "JWTGRANT_ECLIENT_NOT_ALLOWED") == 0, "policy status name");
+    CHECK(strcmp(jwtgrant_oauth_error(JWTGRANT_EUNAVAILABLE), "temporarily_unavailable") == 0, "unavailable");
+    CHECK(strcmp(jwtgrant_status_name(JWTGRANT_EUNAVAILABLE), "JWTGRANT_EUNAVAILABLE") == 0, "unavailable name");
+    /* The codes are contiguous: -1 .. -33. */
+    for (int32_t s = JWTGRANT_EINVAL; s >= JWTGRANT_EJTI_REQUIRED; s--) {
         CHECK(strncmp(jwtgrant_status_name(s), "JWTGRANT_E", 10) == 0, "every code is named");
         CHECK(jwtgrant_oauth_error(s) != NULL, "every code maps to an oauth error");
     }
@@ -102,6 +107,48 @@ static void test_null_everywhere(void) {
     EXPECT_STATUS(jwtgrant_register_client(NULL, "{}", NULL), JWTGRANT_EINVAL);
     EXPECT_STATUS(jwtgrant_register_client(ctx, NULL, NULL), JWTGRANT_EINVAL);
     EXPECT_STATUS(jwtgrant_register_client(ctx, "{\"client_id\":", NULL), JWTGRANT_EINVAL);
+    /* a client without a secret must be declared public */
+    EXPECT_STATUS(jwtgrant_register_client(ctx, "{\"client_id\":\"nosecret\"}", &err), JWTGRANT_EINVAL);
+    CHECK(err && strstr(err, "token_endpoint_auth_method") != NULL, "a secretless client is refused naming the field");
+    jwtgrant_free(err);
+    err = NULL;
+
+    /* client management: remove, list, rotate */
+    EXPECT_STATUS(jwtgrant_remove_client(NULL, "x", NULL), JWTGRANT_EINVAL);
+    EXPECT_STATUS(jwtgrant_remove_client(ctx, NULL, NULL), JWTGRANT_EINVAL);
+    EXPECT_STATUS(jwtgrant_remove_client(ctx, "nobody", &err), JWTGRANT_ENOTFOUND);
+    jwtgrant_free(err);
+    err = NULL;
+    out = (char *)1;
+    EXPECT_STATUS(jwtgrant_list_clients(NULL, &out, NULL), JWTGRANT_EINVAL);
+    CHECK(out == NULL, "client list output cleared on failure");
+    EXPECT_STATUS(jwtgrant_list_clients(ctx, NULL, NULL), JWTGRANT_EINVAL);
+    EXPECT_STATUS(jwtgrant_list_clients(ctx, &out, NULL), JWTGRANT_OK);
+    CHECK(out && strcmp(out, "[]") == 0, "empty client list");
+    jwtgrant_free(out);
+    EXPECT_STATUS(jwtgrant_rotate_client_secret(NULL, "x", "s", 0, NULL), JWTGRANT_EINVAL);
+    EXPECT_STATUS(jwtgrant_rotate_client_secret(ctx, NULL, "s", 0, NULL), JWTGRANT_EINVAL);
+    EXPECT_STATUS(jwtgrant_rotate_client_secret(ctx, "x", NULL, 0, NULL), JWTGRANT_EINVAL);
+    EXPECT_STATUS(jwtgrant_rotate_client_secret(ctx, "nobody", "s", 0, NULL), JWTGRANT_ENOTFOUND);
+    EXPECT_STATUS(jwtgrant_register_client(ctx, "{\"client_id\":\"rot\",\"client_secret\":\"old-Secret\"}", NULL),
+                  JWTGRANT_OK);
+    EXPECT_STATUS(jwtgrant_rotate_client_secret(ctx, "rot", "new-Secret", -1, NULL), JWTGRANT_EINVAL);
+    EXPECT_STATUS(jwtgrant_rotate_client_secret(ctx, "rot", "new-Secret", INT64_MAX, NULL), JWTGRANT_EINVAL);
+    EXPECT_STATUS(jwtgrant_rotate_client_secret(ctx, "rot", "", 0, NULL), JWTGRANT_EINVAL);
+    EXPECT_STATUS(jwtgrant_rotate_client_secret(ctx, "rot", "new-Secret", 60, &err), JWTGRANT_OK);
+    CHECK(err == NULL, "error_out cleared on success");
+    EXPECT_STATUS(jwtgrant_list_clients(ctx, &out, NULL), JWTGRANT_OK);
+    CHECK(out && strstr(out, "\"secrets\":2") && !strstr(out, "Secret\""), "grace secrets counted, never shown");
+    jwtgrant_free(out);
+    EXPECT_STATUS(jwtgrant_remove_client(ctx, "rot", NULL), JWTGRANT_OK);
+    EXPECT_STATUS(jwtgrant_remove_client(ctx, "rot", NULL), JWTGRANT_ENOTFOUND);
+    {
+        size_t limit = 0;
+        EXPECT_STATUS(jwtgrant_token_body_limit(NULL, &limit, NULL), JWTGRANT_EINVAL);
+        EXPECT_STATUS(jwtgrant_token_body_limit(ctx, NULL, NULL), JWTGRANT_EINVAL);
+        EXPECT_STATUS(jwtgrant_token_body_limit(ctx, &limit, NULL), JWTGRANT_OK);
+        CHECK(limit == 65536, "default body limit: max_assertion_size 32768 + 32768");
+    }
 
     out = (char *)1;
     EXPECT_STATUS(jwtgrant_verify_assertion(NULL, "a.b.c", &out, NULL), JWTGRANT_EINVAL);

@@ -35,7 +35,7 @@ private final class Fixture: @unchecked Sendable {
         reg.set("jwks", jwks)
         try! server.registerIssuer(json: reg.serialized())
         _ = try! server.clients.register(json:
-            #"{"client_id":"app","client_secret":"secret-secret","grant_types":["urn:ietf:params:oauth:grant-type:jwt-bearer"]}"#)
+            #"{"client_id":"app","client_secret":"secret-secret","grant_types":["urn:ietf:params:oauth:grant-type:jwt-bearer"],"scopes":["read","write"]}"#)
     }
 }
 

@@ -6,7 +6,8 @@
  *   JWTGrantConfig /etc/jwtgrant/server.json       # optional; jwtgrant_ctx_new
  *   JWTGrantIssuer /etc/jwtgrant/idp.json          # repeatable; jwtgrant_register_issuer
  *   JWTGrantClient /etc/jwtgrant/app.json          # repeatable; jwtgrant_register_client
- *   JWTGrantMaxBody 65536                          # optional, bytes
+ *   JWTGrantMaxBody 65536                          # optional, bytes; default: the library's
+ *                                                  # limit (max_assertion_size + 32768)
  *   <Location /oauth2/token>
  *       SetHandler jwtgrant-token                  # POST: jwtgrant_exchange_token
  *   </Location>
@@ -46,15 +47,15 @@
 
 module AP_MODULE_DECLARE_DATA jwtgrant_module;
 
-#define DEFAULT_MAX_BODY (64 * 1024)
 #define MAX_FILE (1024 * 1024)
 
 typedef struct {
     const char *config_json;            /* contents of JWTGrantConfig, or NULL */
     apr_array_header_t *issuers;        /* contents of each JWTGrantIssuer */
     apr_array_header_t *clients;        /* contents of each JWTGrantClient */
-    apr_off_t max_body;
+    apr_off_t max_body;                 /* JWTGrantMaxBody, or 0: the library's limit */
     jwtgrant_ctx *ctx;                  /* per child process */
+    apr_off_t body_limit;               /* per child: the limit in force */
 } jwtgrant_conf;
 
 /* ---- configuration ---------------------------------------------------- */
@@ -64,7 +65,7 @@ static void *create_server_config(apr_pool_t *p, server_rec *s) {
     jwtgrant_conf *c = apr_pcalloc(p, sizeof *c);
     c->issuers = apr_array_make(p, 2, sizeof(const char *));
     c->clients = apr_array_make(p, 2, sizeof(const char *));
-    c->max_body = DEFAULT_MAX_BODY;
+    c->max_body = 0;
     return c;
 }
 
@@ -142,7 +143,8 @@ static const command_rec jwtgrant_cmds[] = {
     AP_INIT_ITERATE("JWTGrantClient", add_client, NULL, RSRC_CONF,
                     "JSON file(s): applications (jwtgrant_register_client)"),
     AP_INIT_TAKE1("JWTGrantMaxBody", set_max_body, NULL, RSRC_CONF,
-                  "largest token request body accepted, bytes (65536)"),
+                  "largest token request body accepted, bytes (default: the library's, "
+                  "max_assertion_size + 32768)"),
     {NULL},
 };
 
@@ -166,7 +168,10 @@ static int register_all(server_rec *s, jwtgrant_ctx *ctx, const apr_array_header
 
 /* A context with every configured issuer and client, or NULL with the
  * failure logged (the library's message names the field; never a secret). */
-static jwtgrant_ctx *build_ctx(server_rec *s, const jwtgrant_conf *c) {
+/* A context with the configured issuers and clients; *limit_out (unless
+ * NULL) receives the body limit in force: JWTGrantMaxBody, or else the
+ * library's (jwtgrant_token_body_limit), so one setting governs both. */
+static jwtgrant_ctx *build_ctx(server_rec *s, const jwtgrant_conf *c, apr_off_t *limit_out) {
     jwtgrant_ctx *ctx = NULL;
     char *err = NULL;
     int32_t rc = jwtgrant_ctx_new(&ctx, c->config_json, &err);
@@ -176,6 +181,15 @@ static jwtgrant_ctx *build_ctx(server_rec *s, const jwtgrant_conf *c) {
         jwtgrant_free(err);
         return NULL;
     }
+    size_t limit = 0;
+    rc = jwtgrant_token_body_limit(ctx, &limit, &err);
+    if (rc != JWTGRANT_OK) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "jwtgrant: %s: %s", jwtgrant_status_name(rc), err ? err : "no message");
+        jwtgrant_free(err);
+        jwtgrant_ctx_free(ctx);
+        return NULL;
+    }
+    if (limit_out) *limit_out = c->max_body > 0 ? c->max_body : (apr_off_t)limit;
     if (!register_all(s, ctx, c->issuers, jwtgrant_register_issuer, "JWTGrantIssuer") ||
         !register_all(s, ctx, c->clients, jwtgrant_register_client, "JWTGrantClient")) {
         jwtgrant_ctx_free(ctx);
@@ -191,11 +205,13 @@ static jwtgrant_ctx *build_ctx(server_rec *s, const jwtgrant_conf *c) {
 static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s) {
     (void)pconf; (void)plog; (void)ptemp;
     jwtgrant_conf *c = ap_get_module_config(s->module_config, &jwtgrant_module);
-    jwtgrant_ctx *ctx = build_ctx(s, c);
+    apr_off_t limit = 0;
+    jwtgrant_ctx *ctx = build_ctx(s, c, &limit);
     if (!ctx) return HTTP_INTERNAL_SERVER_ERROR;
     jwtgrant_ctx_free(ctx);
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "jwtgrant: libjwtgrant %s, %d issuer(s), %d client(s)",
-                 jwtgrant_version(), c->issuers->nelts, c->clients->nelts);
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                 "jwtgrant: libjwtgrant %s, %d issuer(s), %d client(s), body limit %" APR_OFF_T_FMT " bytes",
+                 jwtgrant_version(), c->issuers->nelts, c->clients->nelts, limit);
     return OK;
 }
 
@@ -208,7 +224,7 @@ static apr_status_t free_ctx(void *data) {
 
 static void child_init(apr_pool_t *pchild, server_rec *s) {
     jwtgrant_conf *c = ap_get_module_config(s->module_config, &jwtgrant_module);
-    c->ctx = build_ctx(s, c);
+    c->ctx = build_ctx(s, c, &c->body_limit);
     if (c->ctx) apr_pool_cleanup_register(pchild, c, free_ctx, apr_pool_cleanup_null);
 }
 
@@ -288,7 +304,7 @@ static int token_handler(request_rec *r) {
 
     char *body;
     apr_size_t len;
-    switch (read_body(r, c->max_body, &body, &len)) {
+    switch (read_body(r, c->body_limit, &body, &len)) {
     case BODY_TOO_LARGE:
         return oauth_error(r, HTTP_REQUEST_ENTITY_TOO_LARGE, "invalid_request",
                            "the request body is too large");

@@ -1,5 +1,5 @@
 /*
- * demo.c - the product page's "Try it out" flow through libjwtgrant's C API,
+ * demo.c - the documented JWT bearer flow through libjwtgrant's C API,
  * on embedded defaults:
  *
  *   1. create an authorization server (jwtgrant_ctx_new with NULL config);

@@ -1,4 +1,4 @@
-// Command jwtgrant-example is the product page's "Try it out" flow through
+// Command libjwtgrant (example.com/libjwtgrant) is the documented JWT bearer flow through
 // libjwtgrant from Go, step for step as examples/c/demo.c does it, with Go's
 // standard library only:
 //
@@ -33,7 +33,7 @@ import (
 	"os"
 	"time"
 
-	"jwtgrant-example/jwtgrant"
+	"example.com/libjwtgrant/jwtgrant"
 )
 
 const (

@@ -15,6 +15,9 @@ public struct ServerConfig: Sendable {
     public var enableIatValidation = true
     /// Minutes.
     public var iatValidityPeriod: Int64 = 30
+    /// Seconds: the largest accepted distance from now to an assertion's
+    /// `exp` (`grant_type.jwt.max_assertion_lifetime`); 0 means no limit.
+    public var maxAssertionLifetime: Int64 = 0
     /// Reject a replayed jti.
     public var enableJWTCache = true
     /// Seconds.
@@ -47,6 +50,7 @@ public struct ServerConfig: Sendable {
                 if let v = try jwt.bool("enable_iat_validation") { enableIatValidation = v }
                 if let v = try jwt.integer("iat_validity_period", in: 1...525_600) { iatValidityPeriod = v }
                 if let v = try jwt.bool("enable_jwt_cache") { enableJWTCache = v }
+                if let v = try jwt.integer("max_assertion_lifetime", in: 0...315_360_000) { maxAssertionLifetime = v }
                 try jwt.finish()
             }
             try g.finish()
@@ -55,7 +59,7 @@ public struct ServerConfig: Sendable {
             if let v = try a.integer("lifetime", in: 1...31_536_000) { accessTokenLifetime = v }
             accessTokenSigningKey = try a.string("signing_key")
             if let v = try a.string("algorithm") {
-                guard ["ES256", "RS256", "EdDSA"].contains(v) else {
+                guard ([.init("ES256"), "RS256", "EdDSA"] as Set<Identifier>).contains(Identifier(v)) else {
                     throw JWTGrantError(.invalidArgument, "access_token.algorithm must be ES256, RS256 or EdDSA")
                 }
                 accessTokenAlgorithm = v

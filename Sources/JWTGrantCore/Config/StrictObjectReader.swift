@@ -4,7 +4,7 @@
 public struct StrictObjectReader {
     private let object: JSONValue
     private let path: String
-    private var seen: Set<String> = []
+    private var seen: Set<Identifier> = []
 
     /// - Parameter path: the name of this object in messages ("" for the top level).
     public init(_ object: JSONValue, path: String = "") throws(JWTGrantError) {
@@ -21,7 +21,7 @@ public struct StrictObjectReader {
     /// type error for every reader below): absence is spelled by leaving
     /// the member out.
     private mutating func member(_ key: String) -> JSONValue? {
-        seen.insert(key)
+        seen.insert(Identifier(key))
         return object[key]
     }
 
@@ -88,7 +88,7 @@ public struct StrictObjectReader {
 
     /// Rejects any member that was not read.
     public func finish() throws(JWTGrantError) {
-        for key in object.keys where !seen.contains(key) {
+        for key in object.keys where !seen.contains(Identifier(key)) {
             throw JWTGrantError(.invalidArgument, "unknown field \"\(name(printable(key)))\"")
         }
     }

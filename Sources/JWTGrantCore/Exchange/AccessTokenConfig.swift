@@ -2,9 +2,9 @@
 public struct AccessTokenConfig: Sendable {
     public static let defaultIssuer = "https://localhost:9443/oauth2/token"
 
-    /// The `iss` of issued tokens (API.md `issuer`).
+    /// The `iss` of issued tokens (configuration `issuer`).
     public var issuer: String
-    /// Seconds from `iat` to `exp` (API.md `access_token.lifetime`); must be
+    /// Seconds from `iat` to `exp` (configuration `access_token.lifetime`); must be
     /// positive (the endpoint answers 500 otherwise).
     public var lifetime: Int
     /// The `aud` of issued tokens. nil (the default) means the client_id of

@@ -19,14 +19,25 @@ import Musl
 ///
 /// Every error is `.invalidRequest` and names the parameter, never a value.
 public struct FormBody: Sendable {
-    /// The largest body accepted, in bytes.
-    public static let maxSize = 64 * 1024
+    /// What a token request body may hold besides the assertion (the other
+    /// parameters, their names and separators), in bytes. The body limit of
+    /// the token endpoint is `max_assertion_size` plus this allowance.
+    public static let parameterAllowance = 32 * 1024
 
-    private var parameters: [String: String]
+    /// The body limit for a largest assertion of `maxAssertionBytes`.
+    public static func limit(forAssertionsOf maxAssertionBytes: Int) -> Int {
+        maxAssertionBytes + parameterAllowance
+    }
 
-    public init(parsing body: UnsafeRawBufferPointer) throws(JWTGrantError) {
-        guard body.count <= Self.maxSize else {
-            throw JWTGrantError(.invalidRequest, "request body is larger than \(Self.maxSize) bytes")
+    /// The body limit with the default `max_assertion_size` (32768): 65536.
+    public static let maxSize = limit(forAssertionsOf: 32 * 1024)
+
+    private var parameters: [Identifier: String]
+
+    public init(parsing body: UnsafeRawBufferPointer, maxSize: Int = FormBody.maxSize) throws(JWTGrantError) {
+        guard body.count <= maxSize else {
+            throw JWTGrantError(.invalidRequest,
+                                "request body is larger than \(maxSize) bytes (max_assertion_size + 32768)")
         }
         parameters = Dictionary(minimumCapacity: 8)
         guard !body.isEmpty else { return }
@@ -41,25 +52,39 @@ public struct FormBody: Sendable {
             let name = try Self.decode(UnsafeRawBufferPointer(rebasing: body[start..<eq]), what: "a parameter name")
             guard !name.isEmpty else { throw JWTGrantError(.invalidRequest, "request body has a parameter without a name") }
             let value = eq < end
-                ? try Self.decode(UnsafeRawBufferPointer(rebasing: body[(eq + 1)..<end]), what: "parameter \"\(printable(name, limit: 40))\"")
+                ? try Self.decode(UnsafeRawBufferPointer(rebasing: body[(eq + 1)..<end]), what: Self.describe(name))
                 : ""
-            guard parameters.updateValue(value, forKey: name) == nil else {
-                throw JWTGrantError(.invalidRequest, "parameter \"\(printable(name, limit: 40))\" is repeated")
+            guard parameters.updateValue(value, forKey: Identifier(name)) == nil else {
+                throw JWTGrantError(.invalidRequest, "\(Self.describe(name)) is repeated")
             }
             start = end + 1
         }
     }
 
+    /// The parameters of a token request (RFC 6749 4.5, 2.3.1, 3.3; RFC 7521
+    /// 4.2): the only names a message may repeat. A message never echoes a
+    /// name the caller made up.
+    static let knownNames: Set<Identifier> = ["grant_type", "assertion", "scope", "client_id", "client_secret",
+                                              "client_assertion", "client_assertion_type"]
+
+    /// "parameter \"scope\"" for a known name (compared byte for byte), else
+    /// "a parameter" (the caller's text is not repeated).
+    static func describe(_ name: String) -> String {
+        let id = Identifier(name)
+        guard knownNames.contains(id) else { return "a parameter" }
+        return "parameter \"\(id.text)\""
+    }
+
     /// The value of `name`, or nil when it is absent or empty.
     public subscript(name: String) -> String? {
-        guard let v = parameters[name], !v.isEmpty else { return nil }
+        guard let v = parameters[Identifier(name)], !v.isEmpty else { return nil }
         return v
     }
 
     /// Whether `name` was sent with a non-empty value.
     public func has(_ name: String) -> Bool { self[name] != nil }
 
-    public var names: [String] { Array(parameters.keys) }
+    public var names: [String] { parameters.keys.map(\.text) }
 
     // MARK: decoding
 

@@ -10,8 +10,8 @@ public struct SigningKeySigner: AccessTokenSigner {
     /// key of `access_token.algorithm` (ES256 by default).
     public init(_ config: ServerConfig) throws(JWTGrantError) {
         let alg = try config.accessTokenAlgorithm.map { (name) throws(JWTGrantError) -> JWSAlgorithm in
-            guard let a = JWSAlgorithm(rawValue: name) else {
-                throw JWTGrantError(.invalidArgument, "access_token.algorithm \(name) is not supported")
+            guard let a = Identifier(name).bytes.withUnsafeBytes({ JWSAlgorithm(bytes: $0) }) else {
+                throw JWTGrantError(.invalidArgument, "access_token.algorithm is not supported")
             }
             return a
         }
@@ -38,7 +38,7 @@ public struct SigningKeySigner: AccessTokenSigner {
             throw JWTGrantError(.invalidToken, error.reason)
         }
         guard jws.algorithm == key.algorithm else {
-            throw JWTGrantError(.invalidToken, "alg \(jws.algorithm.rawValue) is not the algorithm of our tokens")
+            throw JWTGrantError(.invalidToken, "the token's alg is not the algorithm of our tokens")
         }
         let input = UnsafeRawBufferPointer(rebasing: token[0..<jws.signingInputLength])
         let ok = jws.signature.withUnsafeBytes {

@@ -9,9 +9,14 @@ public final class TokenEndpoint: Sendable {
     public let clients: ClientRegistry
     private let verifier: AssertionVerifier
     private let clock: any Clock
+    /// The largest form body accepted: `max_assertion_size` plus
+    /// `FormBody.parameterAllowance`.
+    public let maxBodySize: Int
 
     public init(config: AccessTokenConfig, signer: any AccessTokenSigner,
-                verifier: @escaping AssertionVerifier, clock: any Clock, clients: ClientRegistry) {
+                verifier: @escaping AssertionVerifier, clock: any Clock, clients: ClientRegistry,
+                maxAssertionBytes: Int = 32 * 1024) {
+        self.maxBodySize = FormBody.limit(forAssertionsOf: maxAssertionBytes)
         self.config = config
         self.signer = signer
         self.verifier = verifier
@@ -23,42 +28,50 @@ public final class TokenEndpoint: Sendable {
 
     /// Answers one token request, given the raw Authorization header value
     /// (nil when absent) and the raw form body. Never throws: every failure is
-    /// an RFC 6749 5.2 response. See `TokenRequest` for the order of checks;
-    /// the assertion is verified (and its jti consumed) last.
+    /// an RFC 6749 5.2 response whose `error_description` is generic, and
+    /// whose `detail` holds the precise reason for the host's log. See
+    /// `TokenRequest` for the order of checks; the assertion is verified
+    /// last, with the trusted issuer's policy for this client and these
+    /// scopes, and its jti consumed only when every rule passed.
     public func handle(authorization: UnsafeRawBufferPointer?, body: UnsafeRawBufferPointer?) -> TokenResponse {
-        do {
-            let request = try TokenRequest(authorization: authorization, body: body, clients: clients)
-            let claims = try verifyAssertion(request.assertion)
-            let issued = try issue(to: request.client, subject: try subject(of: claims), scopes: request.scopes)
-            return issued
+        do throws(JWTGrantError) {
+            let request = try TokenRequest(authorization: authorization, body: body, clients: clients,
+                                           maxBodySize: maxBodySize)
+            let grant = try verifyAssertion(request.assertion,
+                                            use: AssertionUse(clientID: request.client.id, scopes: request.scopes))
+            guard let subject = grant.subject, !subject.isEmpty else {
+                throw JWTGrantError(.claim, "the assertion has no sub claim")
+            }
+            return try issue(to: request.client, subject: subject, idp: grant.idp, scopes: request.scopes)
         } catch {
             return TokenResponse(error: error)
         }
     }
 
-    private func verifyAssertion(_ assertion: String) throws(JWTGrantError) -> JSONValue {
+    private func verifyAssertion(_ assertion: String, use: AssertionUse) throws(JWTGrantError) -> VerifiedGrant {
         var text = assertion
         return try text.withUTF8 { buf in
-            Result { () throws(JWTGrantError) -> JSONValue in
-                try verifier(UnsafeRawBufferPointer(buf), true)
+            Result { () throws(JWTGrantError) -> VerifiedGrant in
+                try verifier(UnsafeRawBufferPointer(buf), use)
             }
         }.get()
     }
 
-    private func subject(of claims: JSONValue) throws(JWTGrantError) -> String {
-        guard let sub = claims["sub"]?.stringValue, !sub.isEmpty else {
-            throw JWTGrantError(.claim, "the assertion has no sub claim")
-        }
-        return sub
-    }
+    /// The access token claim naming the trusted issuer the grant came from
+    /// (its `issuer` value), so that resource servers tell the same `sub` of
+    /// two issuers apart.
+    public static let identityProviderClaim = "idp"
 
-    /// Mints the access token and builds the RFC 6749 5.1 response.
-    private func issue(to client: Client, subject: String, scopes: [String]?) throws(JWTGrantError) -> TokenResponse {
+    /// Mints the access token and builds the RFC 6749 5.1 response. Its
+    /// lifetime is the client's `access_token_lifetime`, else the server's.
+    private func issue(to client: Client, subject: String, idp: String,
+                       scopes: [Identifier]?) throws(JWTGrantError) -> TokenResponse {
         let now = clock.now()
         guard now.isFinite, now >= 0, now < 1e15 else { throw JWTGrantError(.internalError, "the clock is out of range") }
         let iat = Int64(now.rounded(.down))
-        guard config.lifetime > 0 else { throw JWTGrantError(.internalError, "access_token.lifetime must be positive") }
-        let (exp, overflow) = iat.addingReportingOverflow(Int64(config.lifetime))
+        let lifetime = client.accessTokenLifetime ?? config.lifetime
+        guard lifetime > 0 else { throw JWTGrantError(.internalError, "access_token.lifetime must be positive") }
+        let (exp, overflow) = iat.addingReportingOverflow(Int64(lifetime))
         guard !overflow else { throw JWTGrantError(.internalError, "access_token.lifetime is out of range") }
 
         let header = JSONValue.object()
@@ -66,12 +79,13 @@ public final class TokenEndpoint: Sendable {
         header.set("alg", .string(signer.algorithm))
         header.set("kid", .string(signer.kid))
 
-        let scope = scopes.flatMap { $0.isEmpty ? nil : $0.joined(separator: " ") }
+        let scope = scopes.flatMap { $0.isEmpty ? nil : $0.map(\.text).joined(separator: " ") }
         let claims = JSONValue.object()
         claims.set("iss", .string(config.issuer))
         claims.set("sub", .string(subject))
         claims.set("aud", .string(config.audience ?? client.clientID))
         claims.set("client_id", .string(client.clientID))
+        claims.set(Self.identityProviderClaim, .string(idp))
         claims.set("iat", .integer(iat))
         claims.set("exp", .integer(exp))
         claims.set("jti", .string(try Self.newTokenID()))
@@ -85,10 +99,10 @@ public final class TokenEndpoint: Sendable {
         guard Self.isCompactJWSText(token) else {
             throw JWTGrantError(.internalError, "the signer returned something that is not a compact JWS")
         }
-        var json = #"{"access_token":""# + token + #"","token_type":"Bearer","expires_in":"# + String(config.lifetime)
+        var json = #"{"access_token":""# + token + #"","token_type":"Bearer","expires_in":"# + String(lifetime)
         if let scope { json += #","scope":""# + scope + "\"" }
         json += "}"
-        return TokenResponse(status: nil, httpStatus: 200, json: json)
+        return TokenResponse(status: nil, httpStatus: 200, json: json, detail: nil)
     }
 
     static func isCompactJWSText(_ s: String) -> Bool {
@@ -132,7 +146,7 @@ public final class TokenEndpoint: Sendable {
             throw JWTGrantError(.invalidToken, "the access token is not valid: \(error.reason)")
         }
         guard claims.isObject else { throw JWTGrantError(.invalidToken, "the access token claims are not a JSON object") }
-        guard let typ = header["typ"]?.stringValue, Self.isAccessTokenType(typ) else {
+        guard let typ = header["typ"]?.identifier, Self.isAccessTokenType(typ) else {
             throw JWTGrantError(.invalidToken, "the access token's typ is not at+jwt")
         }
         guard let iss = claims["iss"], iss.stringEquals(config.issuer) else {
@@ -147,8 +161,8 @@ public final class TokenEndpoint: Sendable {
 
     /// `at+jwt` or `application/at+jwt`, ASCII case-insensitively
     /// (media types are case-insensitive, RFC 9068 section 4).
-    static func isAccessTokenType(_ typ: String) -> Bool {
-        let lower = typ.utf8.map { c -> UInt8 in (c >= 0x41 && c <= 0x5A) ? c | 0x20 : c }
+    static func isAccessTokenType(_ typ: Identifier) -> Bool {
+        let lower = typ.bytes.map { c -> UInt8 in (c >= 0x41 && c <= 0x5A) ? c | 0x20 : c }
         return lower.elementsEqual("at+jwt".utf8) || lower.elementsEqual("application/at+jwt".utf8)
     }
 }

@@ -4,15 +4,19 @@
 ///
 /// The checks run in this order, and the first failure is the answer:
 ///
-/// 1. the body: present, at most `FormBody.maxSize`, strictly
-///    form-urlencoded, no repeated parameter -> `invalid_request`;
-/// 2. the client authentication method: Basic header (`client_secret_basic`)
-///    or `client_id` + `client_secret` in the body (`client_secret_post`);
-///    both at once, or a `client_secret` without `client_id`, or a body
-///    `client_id` that differs from the Basic one -> `invalid_request`;
-///    none -> `invalid_client` (401);
-/// 3. client authentication (unknown client, public client, wrong secret,
-///    malformed Basic header) -> `invalid_client` (401), one message;
+/// 1. the body: present, at most `maxBodySize` (`max_assertion_size` plus
+///    `FormBody.parameterAllowance`), strictly form-urlencoded, no repeated
+///    parameter -> `invalid_request`;
+/// 2. the client authentication method: Basic header (`client_secret_basic`),
+///    `client_id` + `client_secret` in the body (`client_secret_post`), or
+///    `client_id` alone (`none`, a public client); both secrets at once, or a
+///    `client_secret` without `client_id`, or a body `client_id` that
+///    differs from the Basic one -> `invalid_request`; nothing ->
+///    `invalid_client` (401);
+/// 3. client authentication (unknown client, a method other than the
+///    client's `token_endpoint_auth_method`, a secret from a public client,
+///    wrong or expired secret, malformed Basic header) -> `invalid_client`
+///    (401), one message;
 /// 4. `grant_type`: missing -> `invalid_request`; not the JWT bearer grant ->
 ///    `unsupported_grant_type`; not in the client's `grant_types` ->
 ///    `unauthorized_client`;
@@ -28,18 +32,18 @@ public struct TokenRequest: Sendable {
     public let client: Client
     public let assertion: String
     /// The scopes requested and granted (nil when no scope was requested).
-    public let scopes: [String]?
+    public let scopes: [Identifier]?
 
     public init(authorization: UnsafeRawBufferPointer?, body: UnsafeRawBufferPointer?,
-                clients: ClientRegistry) throws(JWTGrantError) {
+                clients: ClientRegistry, maxBodySize: Int = FormBody.maxSize) throws(JWTGrantError) {
         // 1. the body
         guard let body else { throw JWTGrantError(.invalidRequest, "the request has no form body") }
-        let form = try FormBody(parsing: body)
+        let form = try FormBody(parsing: body, maxSize: maxBodySize)
 
         // 2. the authentication method; an empty header counts as absent
         let header = (authorization?.isEmpty ?? true) ? nil : authorization
         let postID = form["client_id"], postSecret = form["client_secret"]
-        let id: String, secret: String
+        let id: String, secret: String?, method: ClientAuthMethod
         if let header {
             guard postSecret == nil else {
                 throw JWTGrantError(.invalidRequest,
@@ -47,28 +51,32 @@ public struct TokenRequest: Sendable {
             }
             // 3a. a malformed Basic header is a failed authentication
             let basic = try BasicCredentials(parsing: header)
-            if let postID, postID != basic.clientID {
+            if let postID, Identifier(postID) != Identifier(basic.clientID) {
                 throw JWTGrantError(.invalidRequest, "client_id in the body differs from the authenticated client")
             }
-            (id, secret) = (basic.clientID, basic.clientSecret)
+            (id, secret, method) = (basic.clientID, basic.clientSecret, .clientSecretBasic)
         } else if let postSecret {
             guard let postID else { throw JWTGrantError(.invalidRequest, "client_secret was sent without client_id") }
-            (id, secret) = (postID, postSecret)
+            (id, secret, method) = (postID, postSecret, .clientSecretPost)
+        } else if let postID {
+            // a public client (token_endpoint_auth_method none, RFC 7523 3.1)
+            (id, secret, method) = (postID, nil, .none)
         } else {
-            throw JWTGrantError(.invalidClient, "client authentication is required (client_secret_basic or client_secret_post)")
+            throw JWTGrantError(.invalidClient,
+                                "client authentication is required (client_secret_basic, client_secret_post, or client_id of a public client)")
         }
 
-        // 3. authentication
-        let client = try clients.authenticate(clientID: id, secret: secret)
+        // 3. authentication (the method must be the client's)
+        let client = try clients.authenticate(clientID: id, secret: secret, method: method)
 
         // 4. the grant
         guard let grantType = form["grant_type"] else {
             throw JWTGrantError(.invalidRequest, "the grant_type parameter is missing")
         }
-        guard grantType == Client.jwtBearerGrantType else {
+        guard Identifier(grantType) == Client.jwtBearerGrantTypeID else {
             throw JWTGrantError(.unsupportedGrantType, "only the grant type \(Client.jwtBearerGrantType) is supported")
         }
-        guard client.allowsGrant(grantType) else {
+        guard client.allowsGrant(Client.jwtBearerGrantTypeID) else {
             throw JWTGrantError(.unauthorizedClient, "the client is not allowed the grant type \(Client.jwtBearerGrantType)")
         }
 
@@ -78,7 +86,7 @@ public struct TokenRequest: Sendable {
         }
 
         // 6. the scope
-        var scopes: [String]? = nil
+        var scopes: [Identifier]? = nil
         if let scope = form["scope"] {
             guard let parsed = ScopeSyntax.parse(scope) else {
                 throw JWTGrantError(.invalidScope, "the scope parameter is malformed (RFC 6749 3.3)")

@@ -12,20 +12,27 @@ public struct TokenResponse: Sendable {
     public let httpStatus: Int32
     /// The JSON body, compact.
     public let json: String
+    /// On failure, the precise reason (which rule failed, which trusted issuer
+    /// or key was involved): for the host's log, never sent to the client,
+    /// never holding a token, secret or key. nil on success.
+    public let detail: String?
 
-    public init(status: ErrorCode?, httpStatus: Int32, json: String) {
+    public init(status: ErrorCode?, httpStatus: Int32, json: String, detail: String? = nil) {
         self.status = status
         self.httpStatus = httpStatus
         self.json = json
+        self.detail = detail
     }
 
-    /// The RFC 6749 5.2 error response for `error`. The description is the
-    /// error's reason, which never holds a token or a secret.
+    /// The RFC 6749 5.2 error response for `error`. The client is told the
+    /// OAuth error and a short generic description of the status
+    /// (`ErrorCode.publicDescription`: no issuer name, no rule detail); the
+    /// error's reason goes to `detail`.
     public init(error: JWTGrantError) {
         let body = JSONValue.object()
         body.set("error", .string("\(error.code.oauthError)"))
-        body.set("error_description", .string(error.reason))
-        self.init(status: error.code, httpStatus: error.code.httpStatus, json: body.serialized())
+        body.set("error_description", .string("\(error.code.publicDescription)"))
+        self.init(status: error.code, httpStatus: error.code.httpStatus, json: body.serialized(), detail: error.reason)
     }
 
     /// The C status code (`JWTGRANT_OK` or the failure).

@@ -13,6 +13,7 @@ public struct IssuerRegistration {
         let certificate = try r.string("certificate")
         let jwksURI = try r.string("jwks_uri")
         let jwks = r.raw("jwks")
+        let policy = try IssuerPolicy.read(&r)
         try r.finish()
 
         let given = [certificate != nil, jwksURI != nil, jwks != nil].filter { $0 }.count
@@ -32,12 +33,13 @@ public struct IssuerRegistration {
             } else {
                 throw JWTGrantError(.invalidArgument, "jwks must be a JWKS object (or its JSON text)")
             }
-            source = try StaticKeySource(kind: "jwks", keys: KeyLoader.loadJWKS(doc))
+            let set = try KeyLoader.loadJWKSReport(doc)
+            source = try StaticKeySource(kind: "jwks", keys: set.keys, ignored: set.ignored)
         } else if let jwksURI {
             source = try remote(jwksURI, name)
         } else {
             throw JWTGrantError(.invalidArgument, "no key source given")
         }
-        return TrustedIssuer(name: name, issuer: issuer, alias: alias, keySource: source)
+        return TrustedIssuer(name: name, issuer: issuer, alias: alias, keySource: source, policy: policy)
     }
 }

@@ -5,29 +5,30 @@
 /// next lookup no longer finds it.
 public final class IssuerRegistry: @unchecked Sendable {
     private let lock = ReadWriteLock()
-    private var byName: [String: TrustedIssuer] = [:]
-    private var byIssuer: [String: TrustedIssuer] = [:]
+    // Keyed by bytes (Identifier): never by Swift String equality.
+    private var byName: [Identifier: TrustedIssuer] = [:]
+    private var byIssuer: [Identifier: TrustedIssuer] = [:]
 
     public init() {}
 
     public func add(_ issuer: TrustedIssuer) throws(JWTGrantError) {
         try lock.withWriteLock { () throws(JWTGrantError) in
-            if byName[issuer.name] != nil {
+            if byName[issuer.nameID] != nil {
                 throw JWTGrantError(.alreadyExists, "a trusted issuer named \"\(printable(issuer.name))\" exists")
             }
-            if byIssuer[issuer.issuer] != nil {
+            if byIssuer[issuer.issuerID] != nil {
                 throw JWTGrantError(.alreadyExists, "a trusted issuer with that issuer value exists")
             }
-            byName[issuer.name] = issuer
-            byIssuer[issuer.issuer] = issuer
+            byName[issuer.nameID] = issuer
+            byIssuer[issuer.issuerID] = issuer
         }
     }
 
     @discardableResult
     public func remove(name: String) throws(JWTGrantError) -> TrustedIssuer {
         let removed = lock.withWriteLock { () -> TrustedIssuer? in
-            guard let i = byName.removeValue(forKey: name) else { return nil }
-            byIssuer.removeValue(forKey: i.issuer)
+            guard let i = byName.removeValue(forKey: Identifier(name)) else { return nil }
+            byIssuer.removeValue(forKey: i.issuerID)
             return i
         }
         guard let removed else {
@@ -41,11 +42,12 @@ public final class IssuerRegistry: @unchecked Sendable {
     /// issuer object is replaced whole, so a verification sees the old or the
     /// new keys, never a mix.
     public func replaceKeySource(of old: TrustedIssuer, with source: any KeySource) throws(JWTGrantError) {
-        let replacement = TrustedIssuer(name: old.name, issuer: old.issuer, alias: old.alias, keySource: source)
+        let replacement = TrustedIssuer(name: old.name, issuer: old.issuer, alias: old.alias, keySource: source,
+                                        policy: old.policy)
         let replaced = lock.withWriteLock { () -> Bool in
-            guard byName[old.name] === old else { return false }
-            byName[old.name] = replacement
-            byIssuer[old.issuer] = replacement
+            guard byName[old.nameID] === old else { return false }
+            byName[old.nameID] = replacement
+            byIssuer[old.issuerID] = replacement
             return true
         }
         guard replaced else {
@@ -54,19 +56,22 @@ public final class IssuerRegistry: @unchecked Sendable {
         old.keySource.close()
     }
 
-    /// The issuer whose `iss` value is exactly `iss`.
+    /// The issuer whose `iss` value is exactly (byte for byte) `iss`.
     @inline(__always)
-    public func lookup(iss: String) -> TrustedIssuer? {
+    public func lookup(iss: Identifier) -> TrustedIssuer? {
         lock.withReadLock { byIssuer[iss] }
     }
 
-    public func lookup(name: String) -> TrustedIssuer? {
+    /// The issuer registered under exactly (byte for byte) `name`.
+    public func lookup(name: Identifier) -> TrustedIssuer? {
         lock.withReadLock { byName[name] }
     }
 
+    public func lookup(name: String) -> TrustedIssuer? { lookup(name: Identifier(name)) }
+
     /// All issuers, sorted by name.
     public func all() -> [TrustedIssuer] {
-        lock.withReadLock { byName.values.sorted { $0.name < $1.name } }
+        lock.withReadLock { byName.values.sorted { $0.nameID < $1.nameID } }
     }
 
     /// Stops every key source (server shutdown).

@@ -4,7 +4,7 @@ public final class JWKSURIKeySource: KeySource {
     public init(set: RemoteKeySet<VerificationKey>) { self.set = set }
 
     public var kind: String { "jwks_uri" }
-    public func candidateKeys(kid: String?) throws(JWTGrantError) -> [VerificationKey] {
+    public func candidateKeys(kid: Identifier?) throws(JWTGrantError) -> [VerificationKey] {
         try set.keys(kid: kid)
     }
     public func statusJSON() -> JSONValue { set.status() }

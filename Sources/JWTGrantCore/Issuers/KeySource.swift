@@ -6,7 +6,7 @@ public protocol KeySource: AnyObject, Sendable {
     /// The keys to try for a token whose header has `kid` (nil: no kid).
     /// Throws `.keySourceUnavailable` when no usable key set can be had, and
     /// `.keyNotFound` when the set has no key with that kid.
-    func candidateKeys(kid: String?) throws(JWTGrantError) -> [VerificationKey]
+    func candidateKeys(kid: Identifier?) throws(JWTGrantError) -> [VerificationKey]
     /// Status for `jwtgrant_list_issuers`: at least "key_ids".
     func statusJSON() -> JSONValue
     /// Stops background work (the issuer was removed or the server freed).

@@ -17,8 +17,8 @@ public struct CompactJWS {
     /// (`payloadMustBeJSON: false`) a payload that is not a JSON object is null.
     public let payload: JSONValue
     public let algorithm: JWSAlgorithm
-    /// The header "kid" when it is a string.
-    public let kid: String?
+    /// The header "kid" when it is a string (its exact bytes).
+    public let kid: Identifier?
     /// Token bytes [0, signingInputLength) are the JWS signing input.
     public let signingInputLength: Int
     /// Token bytes [0, headerLength) are the header segment; the payload
@@ -92,7 +92,7 @@ public struct CompactJWS {
     /// Decodes a segment and parses it as a JSON object. With `lenient`, a
     /// segment that is base64url but not a JSON object gives nil; otherwise
     /// that is a .malformed error naming the reader's complaint.
-    private static func decodeJSON(_ text: UnsafeRawBufferPointer, what: String,
+    private static func decodeJSON(_ text: UnsafeRawBufferPointer, what: StaticString,
                                    lenient: Bool = false) throws(JWTGrantError) -> JSONValue? {
         guard let length = Base64URL.decodedLength(text.count) else {
             throw JWTGrantError(.malformed, "\(what) is not base64url")
@@ -106,7 +106,7 @@ public struct CompactJWS {
             // (JSON_REJECT_DUPLICATES, valid UTF-8, nothing after the value).
             let value: JSONValue
             do throws(JWTGrantError) {
-                value = try JSONValue.parse(UnsafeRawBufferPointer(rebasing: buf[0..<length]), what: what,
+                value = try JSONValue.parse(UnsafeRawBufferPointer(rebasing: buf[0..<length]), what: "\(what)",
                                             code: .malformed)
             } catch {
                 if lenient { return nil }
@@ -121,21 +121,21 @@ public struct CompactJWS {
     }
 
     /// The header policy: alg, crit, b64, kid.
-    private static func checkHeader(_ header: JSONValue) throws(JWTGrantError) -> (JWSAlgorithm, String?) {
+    private static func checkHeader(_ header: JSONValue) throws(JWTGrantError) -> (JWSAlgorithm, Identifier?) {
         guard let algRaw = json_object_get(header.raw, "alg") else {
             throw JWTGrantError(.algorithm, "JWS header has no \"alg\"")
         }
         guard algRaw.pointee.type == JSON_STRING, let algText = json_string_value(algRaw) else {
             throw JWTGrantError(.algorithm, "JWS \"alg\" must be a string")
         }
-        let parsed = JWSAlgorithm(bytes: UnsafeRawBufferPointer(start: algText, count: json_string_length(algRaw)))
-        guard let algorithm = parsed else {
-            let name = JSONValue(borrowing: algRaw).stringValue ?? ""
-            if name.lowercased() == "none" {
+        let algBytes = UnsafeRawBufferPointer(start: algText, count: json_string_length(algRaw))
+        guard let algorithm = JWSAlgorithm(bytes: algBytes) else {
+            // The reason names the rule, never the value (token text).
+            if algBytes.count == 4, zip(algBytes, "none".utf8).allSatisfy({ $0 | 0x20 == $1 }) {
                 throw JWTGrantError(.algorithm, "unsecured JWS (alg none) is not accepted")
             }
-            if name.hasPrefix("HS") {
-                throw JWTGrantError(.algorithm, "HMAC (\(name.prefix(8))) is not accepted for assertions")
+            if algBytes.count >= 2, algBytes[0] == UInt8(ascii: "H"), algBytes[1] == UInt8(ascii: "S") {
+                throw JWTGrantError(.algorithm, "HMAC algorithms (HS*) are not accepted for assertions")
             }
             throw JWTGrantError(.algorithm, "JWS alg is not supported")
         }
@@ -145,12 +145,12 @@ public struct CompactJWS {
         if header.has("b64") {
             throw JWTGrantError(.header, "JWS \"b64\" (RFC 7797 unencoded payload) is not accepted")
         }
-        var kid: String? = nil
+        var kid: Identifier? = nil
         if let k = json_object_get(header.raw, "kid") {
             guard k.pointee.type == JSON_STRING, let text = json_string_value(k) else {
                 throw JWTGrantError(.header, "JWS \"kid\" must be a string")
             }
-            kid = String(decoding: UnsafeRawBufferPointer(start: text, count: json_string_length(k)), as: UTF8.self)
+            kid = Identifier(bytes: UnsafeRawBufferPointer(start: text, count: json_string_length(k)))
         }
         return (algorithm, kid)
     }

@@ -48,7 +48,7 @@ enum ECCurve: Sendable {
     }
 
     init?(jwkName: String) {
-        switch jwkName {
+        switch Identifier(jwkName) {
         case "P-256": self = .p256
         case "P-384": self = .p384
         case "P-521": self = .p521
@@ -57,7 +57,7 @@ enum ECCurve: Sendable {
     }
 
     init?(openSSLName: String) {
-        switch openSSLName {
+        switch Identifier(openSSLName) {
         case "prime256v1", "P-256", "secp256r1": self = .p256
         case "secp384r1", "P-384": self = .p384
         case "secp521r1", "P-521": self = .p521

@@ -40,34 +40,56 @@ public enum KeyLoader {
         return try loadDERDetecting(der)
     }
 
-    /// A JWKS document {"keys":[...]}. Keys with "use":"enc" or key_ops
-    /// without "verify" are skipped; a signature key that is malformed,
-    /// RSA < 2048 bits, of an unsupported curve/kty, or with private members
-    /// is an error; a JWKS without any usable key is an error.
+    /// A JWKS document {"keys":[...]}: its usable keys (RFC 7517 5: keys
+    /// that cannot be used are ignored, see `JWK`). A malformed key (RSA <
+    /// 2048 bits, a point off its curve, private members, wrong member
+    /// types) is an error; a JWKS without any usable key is an error.
     public static func loadJWKS(_ doc: JSONValue) throws(JWTGrantError) -> [VerificationKey] {
+        try loadJWKSReport(doc).keys
+    }
+
+    /// `loadJWKS` plus the keys it ignored, with their reasons.
+    static func loadJWKSReport(_ doc: JSONValue) throws(JWTGrantError) -> (keys: [VerificationKey], ignored: [JWK.Ignored]) {
         guard doc.isObject else { throw JWTGrantError(.badKey, "JWKS must be a JSON object") }
         guard let keys = doc["keys"], keys.isArray else {
             throw JWTGrantError(.badKey, "JWKS must have a \"keys\" array")
         }
         var out: [VerificationKey] = []
+        var ignored: [JWK.Ignored] = []
         for (i, jwk) in keys.elements.enumerated() {
             do {
-                if try JWK.usage(jwk) == .notForSignatures { continue }
+                if let reason = try JWK.unusableReason(jwk) {
+                    ignored.append(JWK.Ignored(index: i, kid: try JWK.member(jwk, "kid"), reason: reason))
+                    continue
+                }
                 out.append(try JWK.load(jwk))
             } catch {
                 throw JWTGrantError(error.code, "JWKS key \(i + 1): \(error.reason)")
             }
         }
-        guard !out.isEmpty else { throw JWTGrantError(.badKey, "JWKS has no usable signature key") }
-        return out
+        guard !out.isEmpty else {
+            throw JWTGrantError(.badKey, ignored.isEmpty ? "JWKS has no key"
+                : "JWKS has no usable signature key (\(ignored.count) ignored: \(ignored[0].reason))")
+        }
+        return (out, ignored)
+    }
+
+    /// The keys of a JWKS this server does not use, with the reason (no
+    /// crypto: the members decide). Malformed keys are not reported here.
+    static func ignoredKeys(_ doc: JSONValue) -> [JWK.Ignored] {
+        guard let keys = doc["keys"], keys.isArray else { return [] }
+        var ignored: [JWK.Ignored] = []
+        for (i, jwk) in keys.elements.enumerated() {
+            if let reason = try? JWK.unusableReason(jwk) {
+                ignored.append(JWK.Ignored(index: i, kid: (try? JWK.member(jwk, "kid")) ?? nil, reason: reason))
+            }
+        }
+        return ignored
     }
 
     /// One JWK; a key not meant for signatures ("use":"enc", key_ops
     /// without "verify") is an error here.
     public static func loadJWK(_ jwk: JSONValue) throws(JWTGrantError) -> VerificationKey {
-        if try JWK.usage(jwk) == .notForSignatures {
-            throw JWTGrantError(.badKey, "JWK is not a signature verification key (use/key_ops)")
-        }
         return try JWK.load(jwk)
     }
 }

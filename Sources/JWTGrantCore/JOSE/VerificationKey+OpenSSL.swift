@@ -14,7 +14,7 @@ enum KeyPolicy {
 extension VerificationKey {
     /// Checks `pkey` against the key policy and prepares its verify contexts.
     /// Takes ownership of `pkey` (freed on failure too).
-    static func make(taking pkey: OpaquePointer, kid: String?, restrictedTo jwkAlg: JWSAlgorithm?,
+    static func make(taking pkey: OpaquePointer, kid: Identifier?, restrictedTo jwkAlg: JWSAlgorithm?,
                      notBefore: Double? = nil, notAfter: Double? = nil) throws(JWTGrantError) -> VerificationKey {
         var owned: OpaquePointer? = pkey
         defer { if let p = owned { EVP_PKEY_free(p) } }

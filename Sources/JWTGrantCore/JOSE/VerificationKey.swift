@@ -15,7 +15,7 @@ public final class VerificationKey: @unchecked Sendable {
         case ed25519([UInt8])
     }
 
-    public let kid: String?
+    public let kid: Identifier?
     /// "RSA", "EC" or "OKP" (the JWK kty).
     public let keyType: String
     /// Safe to show: "RSA 2048", "EC P-256", "Ed25519".
@@ -36,7 +36,7 @@ public final class VerificationKey: @unchecked Sendable {
     let fingerprint: [UInt8]
 
     init(pkey: OpaquePointer, material: Material, allowMask: UInt16, pools: [VerifierPool?],
-         kid: String?, keyType: String, summary: String, notBefore: Double?, notAfter: Double?,
+         kid: Identifier?, keyType: String, summary: String, notBefore: Double?, notAfter: Double?,
          fingerprint: [UInt8]) {
         self.pkey = pkey
         self.material = material

@@ -36,8 +36,15 @@ public final class JSONValue: @unchecked Sendable {
             }
             // jansson quotes the offending input after " near "; that may be a
             // secret or a token, so only the kind of error is kept.
+            // Other messages quote input too ("invalid Unicode '\\uD800'"):
+            // the reason stops before the first quote.
             var reason = Substring(text)
             if let r = reason.firstRange(of: " near ") { reason = reason[..<r.lowerBound] }
+            if let q = reason.firstIndex(of: "'") {
+                reason = reason[..<q]
+                while reason.last == " " { reason = reason.dropLast() }
+                if reason.isEmpty { reason = "invalid syntax" }
+            }
             throw JWTGrantError(code, "\(what) is not valid JSON (line \(line), column \(column)): \(reason)")
         }
         return JSONValue(taking: v)

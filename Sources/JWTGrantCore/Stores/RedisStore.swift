@@ -180,4 +180,40 @@ public final class RedisStore: SharedStore, @unchecked Sendable {
         if n > 0 { try advanceGeneration() }
         return n > 0
     }
+
+    public func document(_ kind: DocumentKind, name: [UInt8]) throws(JWTGrantError) -> [UInt8]? {
+        if kind == .signingKey {
+            guard case .string(let d) = try run([Array("GET".utf8), hashKey(kind)], "reading the signing key") else { return nil }
+            return d
+        }
+        switch try run([Array("HGET".utf8), hashKey(kind), name], "reading a \(kind.rawValue) registration") {
+        case .string(let d): return d
+        case .null: return nil
+        default: throw JWTGrantError(.storeFailure, "\(label): HGET answered neither a string nor nil")
+        }
+    }
+
+    /// Compare-and-set of one hash field, as a script on the one hash key
+    /// (atomic on the server; the layout stays one key per operation).
+    static let replaceScript = Array("""
+        if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+          redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+          return 1
+        end
+        return 0
+        """.utf8)
+
+    public func replaceDocument(_ kind: DocumentKind, name: [UInt8], expected: [UInt8],
+                                document: [UInt8]) throws(JWTGrantError) -> Bool {
+        guard kind != .signingKey else {
+            throw JWTGrantError(.internalError, "\(label): the signing key is never replaced")
+        }
+        guard case .integer(let n) = try run([Array("EVAL".utf8), Self.replaceScript, [0x31], hashKey(kind),
+                                              name, expected, document],
+                                             "updating a \(kind.rawValue) registration") else {
+            throw JWTGrantError(.storeFailure, "\(label): the update script did not answer with an integer")
+        }
+        if n == 1 { try advanceGeneration() }
+        return n == 1
+    }
 }

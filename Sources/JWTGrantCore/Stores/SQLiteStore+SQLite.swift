@@ -43,7 +43,8 @@ final class SQLiteConnection {
 
     private let db: OpaquePointer
     private let busy: BusyWait
-    private var statements: [String: OpaquePointer] = [:]
+    /// Prepared statements by their SQL text (the library's own constants).
+    private var statements: [Identifier: OpaquePointer] = [:]
     let label: String
 
     /// Creates the file with mode 0600 when it does not exist (SQLite gives
@@ -117,13 +118,13 @@ final class SQLiteConnection {
     @discardableResult
     func query(_ sql: String, _ params: [SQLiteValue] = [], _ doing: String) throws(JWTGrantError) -> [[SQLiteValue]] {
         let stmt: OpaquePointer
-        if let s = statements[sql] {
+        if let s = statements[Identifier(sql)] {
             stmt = s
         } else {
             var s: OpaquePointer? = nil
             let rc = sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &s, nil)
             guard rc == SQLITE_OK, let s else { throw failure(rc, doing) }
-            statements[sql] = s
+            statements[Identifier(sql)] = s
             stmt = s
         }
         defer {

@@ -219,4 +219,28 @@ public final class SQLiteStore: SharedStore, @unchecked Sendable {
             }
         }
     }
+
+    public func document(_ kind: DocumentKind, name: [UInt8]) throws(JWTGrantError) -> [UInt8]? {
+        try withConnection { (c) throws(JWTGrantError) -> [UInt8]? in
+            let rows = try c.query("SELECT document FROM jwtgrant_document WHERE kind = ?1 AND name = ?2",
+                                   [.text(kind.rawValue), .blob(name)], "reading a \(kind.rawValue) registration")
+            guard let row = rows.first else { return nil }
+            return row.first?.bytes ?? []
+        }
+    }
+
+    public func replaceDocument(_ kind: DocumentKind, name: [UInt8], expected: [UInt8],
+                                document: [UInt8]) throws(JWTGrantError) -> Bool {
+        try withConnection { (c) throws(JWTGrantError) -> Bool in
+            try transaction(c) { () throws(JWTGrantError) -> Bool in
+                try c.query("UPDATE jwtgrant_document SET document = ?4 WHERE kind = ?1 AND name = ?2 AND document = ?3",
+                            [.text(kind.rawValue), .blob(name), .blob(expected), .blob(document)],
+                            "updating a \(kind.rawValue) registration")
+                guard c.changes == 1 else { return false }
+                try c.query("UPDATE jwtgrant_meta SET value = value + 1 WHERE name = 'generation'", [],
+                            "advancing the generation")
+                return true
+            }
+        }
+    }
 }

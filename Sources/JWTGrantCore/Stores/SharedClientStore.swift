@@ -14,19 +14,23 @@ extension JSONValue {
     }
 }
 
-/// The clients of a server on a shared store: every registration is written
-/// to the store (the secret only as its salted hash), and the clients the
-/// store holds are cached here, refreshed when the store's generation
-/// changes. Lookups read the cache (a read lock); ids compare as bytes.
+/// The clients of a server on a shared store: every registration, removal
+/// and secret rotation is written to the store (secrets only as salted
+/// hashes), and the clients the store holds are cached here, refreshed when
+/// the store's generation changes. Lookups read the cache (a read lock); ids
+/// compare as bytes.
 public final class SharedClientStore: ClientStore, @unchecked Sendable {
     let shared: any SharedStore
     private let lock = ReadWriteLock()
-    private var clients: [[UInt8]: Client] = [:]
+    private var clients: [Identifier: Client] = [:]
+    /// Attempts of one `update` against concurrent changes of the same client
+    /// by other processes before it gives up with `.unavailable`.
+    static let updateAttempts = 64
 
     public init(shared: any SharedStore) { self.shared = shared }
 
     public func client(id clientID: String) throws(JWTGrantError) -> Client? {
-        let key = Array(clientID.utf8)
+        let key = Identifier(clientID)
         return lock.withReadLock { clients[key] }
     }
 
@@ -36,11 +40,11 @@ public final class SharedClientStore: ClientStore, @unchecked Sendable {
     }
 
     /// Writes `client` to the store unless its id is taken. A stored client
-    /// with the same grant types and scopes whose hash matches `secret` (or,
+    /// with the same content whose current hash matches `secret` (or,
     /// without `secret`, equals the new hash) is the same registration: OK.
     public func register(_ client: Client, secret: String?) throws(JWTGrantError) {
-        let id = Array(client.clientID.utf8)
-        if let existing = try shared.insertDocument(.client, name: id, document: Self.encode(client)) {
+        let id = client.id
+        if let existing = try shared.insertDocument(.client, name: id.bytes, document: Self.encode(client)) {
             guard let stored = Self.decode(existing), Self.same(stored, client, secret: secret) else {
                 throw JWTGrantError(.alreadyExists, "a client with this client_id is already registered (with other content)")
             }
@@ -50,20 +54,64 @@ public final class SharedClientStore: ClientStore, @unchecked Sendable {
         }
     }
 
+    /// Removes the client from the store (and the cache); whether the store
+    /// held it.
+    public func remove(id clientID: String) throws(JWTGrantError) -> Bool {
+        let key = Identifier(clientID)
+        let existed = try shared.removeDocument(.client, name: key.bytes)
+        lock.withWriteLock { clients[key] = nil }
+        return existed
+    }
+
+    /// Reads the stored client, transforms it and writes it back only if the
+    /// stored document is still the one read (compare-and-set), retrying
+    /// otherwise: concurrent updates of one client, from any process, apply
+    /// one after the other.
+    public func update(id clientID: String,
+                       _ transform: (Client) throws(JWTGrantError) -> Client) throws(JWTGrantError) -> Client? {
+        let key = Identifier(clientID)
+        for _ in 0..<Self.updateAttempts {
+            guard let current = try shared.document(.client, name: key.bytes) else {
+                lock.withWriteLock { clients[key] = nil }
+                return nil
+            }
+            guard let stored = Self.decode(current), stored.id == key else {
+                throw JWTGrantError(.storeFailure, "\(shared.label): a stored client registration is unreadable")
+            }
+            let next = try transform(stored)
+            if try shared.replaceDocument(.client, name: key.bytes, expected: current, document: Self.encode(next)) {
+                lock.withWriteLock { clients[key] = next }
+                return next
+            }
+        }
+        throw JWTGrantError(.unavailable, "\(shared.label): a client registration kept changing while being updated")
+    }
+
+    /// The cached clients (refreshed with the store's generation).
+    public func all() throws(JWTGrantError) -> [Client] {
+        lock.withReadLock { Array(clients.values) }
+    }
+
     /// Replaces the cache with the store's documents (a generation change).
     func replaceAll(_ documents: [(name: [UInt8], document: [UInt8])]) {
-        var fresh: [[UInt8]: Client] = [:]
+        var fresh: [Identifier: Client] = [:]
         for d in documents {
-            if let c = Self.decode(d.document), Array(c.clientID.utf8) == d.name { fresh[d.name] = c }
+            if let c = Self.decode(d.document), c.id.bytes == d.name { fresh[c.id] = c }
         }
         lock.withWriteLock { clients = fresh }
     }
 
+    /// Whether `new` registers what `stored` holds: the same id, grant
+    /// types, scopes, authentication method and access-token lifetime, and
+    /// a secret matching the current stored one. Grace secrets are state of
+    /// a rotation, not registration content: they do not count.
     static func same(_ stored: Client, _ new: Client, secret: String?) -> Bool {
-        func bytes(_ a: [String]?) -> [[UInt8]]? { a.map { $0.map { Array($0.utf8) } } }
-        guard Array(stored.clientID.utf8) == Array(new.clientID.utf8),
-              bytes(stored.grantTypes) == bytes(new.grantTypes),
-              bytes(stored.scopes) == bytes(new.scopes) else { return false }
+        func ids(_ a: [String]?) -> [Identifier]? { a.map { $0.map(Identifier.init) } }
+        guard stored.id == new.id,
+              ids(stored.grantTypes) == ids(new.grantTypes),
+              ids(stored.scopes) == ids(new.scopes),
+              stored.authMethod == new.authMethod,
+              stored.accessTokenLifetime == new.accessTokenLifetime else { return false }
         switch (stored.secretHash, new.secretHash) {
         case (nil, nil): return true
         case (let s?, let n?):
@@ -73,7 +121,9 @@ public final class SharedClientStore: ClientStore, @unchecked Sendable {
         }
     }
 
-    /// `{"client_id","grant_types","scopes"?,"secret_salt"?,"secret_digest"?}`, canonical.
+    /// `{"client_id", "grant_types", "scopes"?, "token_endpoint_auth_method"?,
+    /// "access_token_lifetime"?, "secret_salt"?, "secret_digest"?,
+    /// "grace_secrets"?: [{"salt", "digest", "valid_until"}]}`, canonical.
     static func encode(_ c: Client) -> [UInt8] {
         let o = JSONValue.object()
         o.set("client_id", .string(c.clientID))
@@ -85,26 +135,61 @@ public final class SharedClientStore: ClientStore, @unchecked Sendable {
             for t in scopes { s.append(.string(t)) }
             o.set("scopes", s)
         }
+        if let m = c.authMethod { o.set("token_endpoint_auth_method", .string(m.name.description)) }
+        if let l = c.accessTokenLifetime { o.set("access_token_lifetime", .integer(Int64(l))) }
         if let h = c.secretHash {
             o.set("secret_salt", .string(Hex.encode(h.salt)))
             o.set("secret_digest", .string(Hex.encode(h.digest)))
         }
+        if !c.graceSecrets.isEmpty {
+            let a = JSONValue.array()
+            for gs in c.graceSecrets {
+                let e = JSONValue.object()
+                e.set("salt", .string(Hex.encode(gs.hash.salt)))
+                e.set("digest", .string(Hex.encode(gs.hash.digest)))
+                e.set("valid_until", .integer(gs.validUntil))
+                a.append(e)
+            }
+            o.set("grace_secrets", a)
+        }
         return o.canonicalBytes()
     }
 
+    /// The client of a stored document; nil when any part is unreadable.
     static func decode(_ document: [UInt8]) -> Client? {
         guard let o = try? document.withUnsafeBytes({ (b) throws(JWTGrantError) -> JSONValue in
             try JSONValue.parseObject(b, what: "stored client", code: .storeFailure)
         }), let id = o["client_id"]?.stringValue else { return nil }
+        func hash(_ salt: JSONValue?, _ digest: JSONValue?) -> ClientSecretHash? {
+            guard let salt = salt?.stringValue, let digest = digest?.stringValue,
+                  let s = Hex.decode(salt), let d = Hex.decode(digest) else { return nil }
+            return ClientSecretHash(salt: s, digest: d)
+        }
         let grantTypes = (o["grant_types"]?.elements ?? []).compactMap { $0.stringValue }
         let scopes = o["scopes"].map { $0.elements.compactMap { $0.stringValue } }
-        var hash: ClientSecretHash? = nil
-        if let salt = o["secret_salt"]?.stringValue, let digest = o["secret_digest"]?.stringValue {
-            guard let s = Hex.decode(salt), let d = Hex.decode(digest), let h = ClientSecretHash(salt: s, digest: d) else {
-                return nil
-            }
-            hash = h
+        var secretHash: ClientSecretHash? = nil
+        if o["secret_salt"] != nil || o["secret_digest"] != nil {
+            guard let h = hash(o["secret_salt"], o["secret_digest"]) else { return nil }
+            secretHash = h
         }
-        return Client(clientID: id, secretHash: hash, grantTypes: grantTypes, scopes: scopes)
+        var method: ClientAuthMethod? = nil
+        if let m = o["token_endpoint_auth_method"] {
+            guard let name = m.stringValue, let parsed = ClientAuthMethod(name: name) else { return nil }
+            method = parsed
+        }
+        var lifetime: Int? = nil
+        if let l = o["access_token_lifetime"] {
+            guard let v = l.integerValue, v >= 1, v <= 31_536_000 else { return nil }
+            lifetime = Int(v)
+        }
+        var grace: [GraceSecret] = []
+        if let a = o["grace_secrets"] {
+            for e in a.elements {
+                guard let h = hash(e["salt"], e["digest"]), let until = e["valid_until"]?.integerValue else { return nil }
+                grace.append(GraceSecret(hash: h, validUntil: until))
+            }
+        }
+        return Client(clientID: id, secretHash: secretHash, grantTypes: grantTypes, scopes: scopes,
+                      accessTokenLifetime: lifetime, authMethod: method, graceSecrets: grace)
     }
 }

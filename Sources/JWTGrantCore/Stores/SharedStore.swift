@@ -27,6 +27,13 @@ public protocol SharedStore: ReplayStore, AnyObject {
     /// Removes the document `name`; whether there was one (the generation
     /// advances when there was).
     func removeDocument(_ kind: DocumentKind, name: [UInt8]) throws(JWTGrantError) -> Bool
+    /// The document stored under `name`, or nil.
+    func document(_ kind: DocumentKind, name: [UInt8]) throws(JWTGrantError) -> [UInt8]?
+    /// Replaces the document `name` by `document` only if the stored one is
+    /// still `expected` (compare-and-set); whether it was replaced (the
+    /// generation advances when it was). Atomic across processes.
+    func replaceDocument(_ kind: DocumentKind, name: [UInt8], expected: [UInt8],
+                         document: [UInt8]) throws(JWTGrantError) -> Bool
 }
 
 enum Hex {

@@ -8,12 +8,12 @@ final class SharedSync: @unchecked Sendable {
     let nextCheckMs = Atomic<Int64>(0)
     /// Serializes reloads and registrations' local installs; holds the
     /// generation the registries reflect (-1 before the first load) and the
-    /// issuers' documents by name bytes.
+    /// issuers' documents by name.
     let state = Locked(State())
 
     struct State {
         var generation: Int64 = -1
-        var issuerDocuments: [[UInt8]: [UInt8]] = [:]
+        var issuerDocuments: [Identifier: [UInt8]] = [:]
     }
 
     static func nowMs() -> Int64 { Int64(monotonicSeconds() * 1000) }

@@ -11,7 +11,7 @@ public enum StoreLocation: Sendable, Equatable {
     /// Parses the `store` field. Messages never quote a Redis URL (it may
     /// hold a password); they say which part is wrong.
     public static func parse(_ text: String) throws(JWTGrantError) -> StoreLocation {
-        if text == "memory" { return .memory }
+        if Identifier(text) == "memory" { return .memory }
         if text.utf8.starts(with: "sqlite:".utf8) {
             let path = String(text.dropFirst("sqlite:".count))
             guard !path.isEmpty else {

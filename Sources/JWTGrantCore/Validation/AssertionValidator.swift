@@ -1,6 +1,10 @@
 /// The RFC 7523 pipeline, in order: size and shape, header (alg, crit) —
 /// both inside `CompactJWS.parse` — issuer by `iss`, keys by `kid` and
-/// `alg`, signature; only then the claims: sub, aud, exp/nbf/iat, replay.
+/// `alg`, signature; only then the trusted issuer's expiry, the claims and
+/// the issuer's policy: trust expiry, sub, allowed_subjects, allowed_clients
+/// and allowed_scopes (exchange only), aud, exp/nbf/iat (with the issuer's
+/// overrides), require_jti, and last replay: an assertion refused by any
+/// earlier rule is never consumed.
 public final class AssertionValidator: Sendable {
     public let policy: ValidationPolicy
     public let issuers: IssuerRegistry
@@ -19,13 +23,23 @@ public final class AssertionValidator: Sendable {
         /// The verified payload, as signed.
         public let claims: JSONValue
         public let issuer: TrustedIssuer
+        /// The `sub` of an access token for it: the issuer's
+        /// `subject_format` applied to the assertion's `sub`.
+        public var accessTokenSubject: String? {
+            guard let bytes = claims["sub"]?.withStringBytes({ Array($0) }), !bytes.isEmpty else { return nil }
+            return issuer.policy.subjectFormat.render(sub: bytes, name: issuer.name, issuer: issuer.issuer)
+        }
         /// The token's payload segment (base64url), for `claimsText()`.
         let payloadSegment: UnsafeRawBufferPointer
     }
 
     /// Validates `token`. With `consume`, the assertion is also recorded as
     /// used (atomically); without, a replay is detected but nothing recorded.
-    public func validate(_ token: UnsafeRawBufferPointer, consume: Bool) throws(JWTGrantError) -> Verified {
+    /// With `use` (the token endpoint), the client-dependent rules of the
+    /// issuer's policy (allowed_clients, allowed_scopes) apply too; without
+    /// (verification alone), they are skipped.
+    public func validate(_ token: UnsafeRawBufferPointer, consume: Bool,
+                         use: AssertionUse? = nil) throws(JWTGrantError) -> Verified {
         let jws = try CompactJWS.parse(token, maxLength: policy.maxAssertionBytes)
         let issuer = try IssuerSelection.select(jws, in: issuers)
         let now = clock.now()
@@ -33,13 +47,18 @@ public final class AssertionValidator: Sendable {
         try SignatureCheck.check(jws, token: token, keys: keys)
 
         let claims = jws.payload
+        let trust = issuer.policy
+        try PolicyRules.checkTrust(issuer, now: now)
         try SubjectRule.check(claims)
+        try PolicyRules.checkSubject(claims, policy: trust)
+        if let use { try PolicyRules.checkUse(use, policy: trust) }
         try AudienceRule.check(claims, policy: policy, issuer: issuer)
-        let usableUntil = try TimeRules.check(claims, policy: policy, now: now)
+        let lastPassing = try TimeRules.check(claims, policy: trust.effective(policy), now: now)
+        try PolicyRules.checkJTI(claims, policy: trust)
         if policy.replayProtection {
-            let key = try ReplayRule.key(jws, claims: claims, issuer: issuer)
+            let key = try ReplayRule.key(jws, token: token, claims: claims)
             if consume {
-                try ReplayRule.consume(key: key, until: usableUntil, store: replay, now: now)
+                try ReplayRule.consume(key: key, lastPassing: lastPassing, store: replay, now: now)
             } else {
                 try ReplayRule.check(key: key, store: replay, now: now)
             }

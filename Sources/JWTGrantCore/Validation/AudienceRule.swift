@@ -8,7 +8,7 @@ struct AudienceRule {
         func accepted(_ v: JSONValue) -> Bool {
             if v.stringEquals(policy.serverIssuer) { return true }
             if let te = policy.tokenEndpoint, v.stringEquals(te) { return true }
-            if let alias = issuer.alias, v.stringEquals(alias) { return true }
+            if let alias = issuer.aliasID, v.withStringBytes({ alias.equals($0) }) == true { return true }
             return false
         }
         if aud.isString {

@@ -5,7 +5,7 @@ struct IssuerSelection {
         guard let iss = jws.payload["iss"] else {
             throw JWTGrantError(.untrustedIssuer, "claim iss is missing")
         }
-        guard let value = iss.stringValue else {
+        guard let value = iss.identifier else {
             throw JWTGrantError(.untrustedIssuer, "claim iss must be a string")
         }
         guard let issuer = registry.lookup(iss: value) else {

@@ -7,7 +7,7 @@ struct KeySelection {
         let fitting = candidates.filter { $0.allows(jws.algorithm) }
         guard !fitting.isEmpty else {
             throw JWTGrantError(.algorithm,
-                "alg \(jws.algorithm.rawValue) does not fit any key of trusted issuer \"\(printable(issuer.name))\"")
+                "the token's alg does not fit any key of trusted issuer \"\(printable(issuer.name))\"")
         }
         let valid = fitting.filter { key in
             if let nb = key.notBefore, now < nb { return false }

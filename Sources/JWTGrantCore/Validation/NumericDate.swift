@@ -5,8 +5,8 @@ enum NumericDate {
     static let latest: Double = 253_402_300_799
 
     /// The claim's value; nil when absent; `.claim` when present but not a sane NumericDate.
-    static func read(_ claims: JSONValue, _ name: String) throws(JWTGrantError) -> Double? {
-        guard let v = claims[name] else { return nil }
+    static func read(_ claims: JSONValue, _ name: StaticString) throws(JWTGrantError) -> Double? {
+        guard let v = claims["\(name)"] else { return nil }
         guard let d = v.numberValue else {
             throw JWTGrantError(.claim, "claim \(name) must be a NumericDate (a JSON number)")
         }

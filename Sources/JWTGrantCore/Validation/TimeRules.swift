@@ -1,30 +1,40 @@
 /// RFC 7523 3.D-3.F: exp required and in the future, nbf (when present) not
 /// in the future, iat (when present) not in the future and, with iat
 /// validation on, not older than the validity period. `clock_skew` applies
-/// to each. Returns the instant until which the assertion could be used,
-/// which is how long its replay record must be kept.
+/// to each. With `max_assertion_lifetime`, exp may not lie further than that
+/// from now.
 struct TimeRules {
+    /// Checks the time claims at `now` and returns `lastPassing`: an instant
+    /// after which these rules refuse the assertion at every clock reading
+    /// (it passes at no `t > lastPassing`). `ReplayRule.recordExpiry` keeps
+    /// the replay record strictly beyond it.
     static func check(_ claims: JSONValue, policy: ValidationPolicy, now: Double) throws(JWTGrantError) -> Double {
         guard let exp = try NumericDate.read(claims, "exp") else {
             throw JWTGrantError(.claim, "claim exp is missing")
         }
+        // Passes while now < exp + skew.
         guard now < exp + policy.clockSkew else { throw JWTGrantError(.expired, "the assertion has expired (exp)") }
+        if policy.maxAssertionLifetime > 0, exp - now > policy.maxAssertionLifetime {
+            throw JWTGrantError(.assertionLifetime,
+                "the assertion's exp lies further ahead than grant_type.jwt.max_assertion_lifetime allows")
+        }
         if let nbf = try NumericDate.read(claims, "nbf"), now + policy.clockSkew < nbf {
             throw JWTGrantError(.notYetValid, "the assertion is not valid yet (nbf)")
         }
-        var usableUntil = exp + policy.clockSkew
+        var lastPassing = exp + policy.clockSkew
         if let iat = try NumericDate.read(claims, "iat") {
             if iat > now + policy.clockSkew {
                 throw JWTGrantError(.iatInFuture, "the assertion was issued in the future (iat)")
             }
             if policy.iatValidation {
+                // Passes while now <= oldest (that instant included).
                 let oldest = iat + policy.iatValidityPeriod + policy.clockSkew
                 guard now <= oldest else {
                     throw JWTGrantError(.iatTooOld, "the assertion is older than the iat validity period (iat)")
                 }
-                usableUntil = min(usableUntil, oldest)
+                lastPassing = min(lastPassing, oldest)
             }
         }
-        return usableUntil
+        return lastPassing
     }
 }

@@ -10,6 +10,8 @@ public struct ValidationPolicy: Sendable {
     public var iatValidation: Bool
     /// Oldest accepted iat, seconds.
     public var iatValidityPeriod: Double
+    /// Largest accepted `exp - now`, seconds; 0: no limit.
+    public var maxAssertionLifetime: Double
     /// Single-use assertions.
     public var replayProtection: Bool
     /// Largest assertion accepted, bytes.
@@ -21,6 +23,7 @@ public struct ValidationPolicy: Sendable {
         clockSkew = Double(config.clockSkew)
         iatValidation = config.enableIatValidation
         iatValidityPeriod = Double(config.iatValidityPeriod) * 60
+        maxAssertionLifetime = Double(config.maxAssertionLifetime)
         replayProtection = config.enableJWTCache
         maxAssertionBytes = config.maxAssertionBytes
     }

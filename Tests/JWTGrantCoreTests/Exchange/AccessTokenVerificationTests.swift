@@ -12,7 +12,7 @@ final class AccessTokenVerificationTests: XCTestCase {
         clock = AdjustableClock()
         clock.set(Self.now)
         let clients = ClientRegistry()
-        try clients.register(json: #"{"client_id":"app","client_secret":"s3cret","grant_types":["urn:ietf:params:oauth:grant-type:jwt-bearer"]}"#)
+        try clients.register(json: #"{"client_id":"app","client_secret":"s3cret","grant_types":["urn:ietf:params:oauth:grant-type:jwt-bearer"],"scopes":["read"]}"#)
         endpoint = TokenEndpoint(config: AccessTokenConfig(), signer: signer, verifier: FakeVerifier().verifier,
                                  clock: clock, clients: clients)
     }

@@ -22,7 +22,7 @@ final class ClientRegistryTests: XCTestCase {
         let c = try r.register(json: #"{"client_id":"app","client_secret":"s3cret","grant_types":["\#(grant)"],"scopes":["read","write"]}"#)
         XCTAssertEqual(c.clientID, "app")
         XCTAssertTrue(c.isConfidential)
-        XCTAssertTrue(c.allowsGrant(grant))
+        XCTAssertTrue(c.allowsGrant(Identifier(grant)))
         XCTAssertEqual(c.scopes, ["read", "write"])
         XCTAssertTrue(c.allowsScopes(["read"]))
         XCTAssertFalse(c.allowsScopes(["read", "admin"]))
@@ -31,17 +31,70 @@ final class ClientRegistryTests: XCTestCase {
     }
 
     func testDefaults() throws {
-        let c = try ClientRegistry().register(json: #"{"client_id":"pub"}"#)
-        XCTAssertFalse(c.isConfidential)
+        let c = try ClientRegistry().register(json: #"{"client_id":"app","client_secret":"s"}"#)
+        XCTAssertTrue(c.isConfidential)
+        XCTAssertFalse(c.isPublic)
+        XCTAssertNil(c.authMethod)
+        XCTAssertTrue(c.accepts(.clientSecretBasic))
+        XCTAssertTrue(c.accepts(.clientSecretPost))
+        XCTAssertFalse(c.accepts(.none))
         XCTAssertEqual(c.grantTypes, [])
         XCTAssertNil(c.scopes)
-        XCTAssertTrue(c.allowsScopes(["anything", "at:all"]), "absent scopes are unrestricted")
+        XCTAssertTrue(c.allowsScopes([]))
+        XCTAssertFalse(c.allowsScopes(["anything"]), "absent scopes mean no scope may be requested")
+        XCTAssertFalse(c.allowsScopes(["read"]))
     }
 
     func testEmptyScopeListAllowsNoScope() throws {
-        let c = try ClientRegistry().register(json: #"{"client_id":"a","scopes":[]}"#)
+        let c = try ClientRegistry().register(json: #"{"client_id":"a","client_secret":"s","scopes":[]}"#)
         XCTAssertFalse(c.allowsScopes(["read"]))
         XCTAssertTrue(c.allowsScopes([]))
+    }
+
+    func testAuthMethods() throws {
+        let r = ClientRegistry()
+        let pub = try r.register(json: #"{"client_id":"pub","token_endpoint_auth_method":"none"}"#)
+        XCTAssertTrue(pub.isPublic)
+        XCTAssertFalse(pub.isConfidential)
+        XCTAssertTrue(pub.accepts(.none))
+        XCTAssertFalse(pub.accepts(.clientSecretBasic))
+        XCTAssertFalse(pub.accepts(.clientSecretPost))
+        let basic = try r.register(json: #"{"client_id":"b","client_secret":"s","token_endpoint_auth_method":"client_secret_basic"}"#)
+        XCTAssertEqual(basic.authMethod, .clientSecretBasic)
+        XCTAssertTrue(basic.accepts(.clientSecretBasic))
+        XCTAssertFalse(basic.accepts(.clientSecretPost))
+        XCTAssertFalse(basic.accepts(.none))
+        let post = try r.register(json: #"{"client_id":"p","client_secret":"s","token_endpoint_auth_method":"client_secret_post"}"#)
+        XCTAssertFalse(post.accepts(.clientSecretBasic))
+        XCTAssertTrue(post.accepts(.clientSecretPost))
+
+        XCTAssertEqual(try r.authenticate(clientID: "pub", secret: nil, method: .none).clientID, "pub")
+        XCTAssertEqual(try r.authenticate(clientID: "b", secret: "s", method: .clientSecretBasic).clientID, "b")
+        XCTAssertEqual(try r.authenticate(clientID: "p", secret: "s", method: .clientSecretPost).clientID, "p")
+        for (id, secret, method) in [("pub", "x", ClientAuthMethod.clientSecretPost), ("pub", "", .clientSecretBasic),
+                                     ("b", "s", .clientSecretPost), ("p", "s", .clientSecretBasic),
+                                     ("b", nil, .none), ("ghost", nil, .none), ("PUB", nil, .none)] as [(String, String?, ClientAuthMethod)] {
+            XCTAssertThrowsError(try r.authenticate(clientID: id, secret: secret, method: method), "\(id)") { error in
+                XCTAssertEqual((error as? JWTGrantError)?.code, .invalidClient)
+            }
+        }
+    }
+
+    /// A client without a secret could never authenticate: refused unless
+    /// it is declared public, and a public client may not have a secret.
+    func testSecretlessClientMustBePublic() {
+        assertRejected(#"{"client_id":"a"}"#, .invalidArgument, mentioning: "client_secret")
+        assertRejected(#"{"client_id":"a"}"#, .invalidArgument, mentioning: "token_endpoint_auth_method")
+        assertRejected(#"{"client_id":"a","token_endpoint_auth_method":"client_secret_basic"}"#, .invalidArgument,
+                       mentioning: "client_secret")
+        assertRejected(#"{"client_id":"a","client_secret":"s","token_endpoint_auth_method":"none"}"#, .invalidArgument,
+                       mentioning: "client_secret")
+        assertRejected(#"{"client_id":"a","client_secret":"s","token_endpoint_auth_method":"private_key_jwt"}"#,
+                       .invalidArgument, mentioning: "token_endpoint_auth_method")
+        assertRejected(#"{"client_id":"a","client_secret":"s","token_endpoint_auth_method":"NONE"}"#,
+                       .invalidArgument, mentioning: "token_endpoint_auth_method")
+        assertRejected(#"{"client_id":"a","client_secret":"s","token_endpoint_auth_method":1}"#,
+                       .invalidArgument, mentioning: "token_endpoint_auth_method")
     }
 
     func testInvalidDocuments() {
@@ -103,7 +156,7 @@ final class ClientRegistryTests: XCTestCase {
     func testAuthenticate() throws {
         let r = ClientRegistry()
         try r.register(json: #"{"client_id":"app","client_secret":"s3cret"}"#)
-        try r.register(json: #"{"client_id":"pub"}"#)
+        try r.register(json: #"{"client_id":"pub","token_endpoint_auth_method":"none"}"#)
         XCTAssertEqual(try r.authenticate(clientID: "app", secret: "s3cret").clientID, "app")
         var reasons: Set<String> = []
         for (id, secret) in [("app", "wrong"), ("app", "s3cret "), ("app", ""), ("ghost", "s3cret"), ("pub", ""), ("pub", "x")] {

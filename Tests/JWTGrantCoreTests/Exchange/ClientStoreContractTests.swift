@@ -23,7 +23,7 @@ func checkClientStoreContract(_ store: any ClientStore, file: StaticString = #fi
     XCTAssertNil(try store.client(id: "CONTRACT-APP"), file: file, line: line)
     XCTAssertNil(try store.client(id: "contract-ap"), file: file, line: line)
 
-    // nil scopes (unrestricted) and a public client survive the round trip
+    // nil scopes (no scope may be requested) and a secretless client survive the round trip
     try store.insert(Client(clientID: "contract-pub", secretHash: nil, grantTypes: [], scopes: nil))
     let pub = try XCTUnwrap(try store.client(id: "contract-pub"), file: file, line: line)
     XCTAssertNil(pub.secretHash, file: file, line: line)
@@ -46,6 +46,49 @@ func checkClientStoreContract(_ store: any ClientStore, file: StaticString = #fi
         }
     }
     XCTAssertEqual(wins.load(ordering: .relaxed), 1, file: file, line: line)
+
+    // the auth method and grace secrets survive the round trip
+    let graceHash = ClientSecretHash(hashing: "old")
+    try store.insert(Client(clientID: "contract-basic", secretHash: hash, grantTypes: [], scopes: [],
+                            authMethod: .clientSecretBasic,
+                            graceSecrets: [GraceSecret(hash: graceHash, validUntil: 1_700_000_000)]))
+    let basic = try XCTUnwrap(try store.client(id: "contract-basic"), file: file, line: line)
+    XCTAssertEqual(basic.authMethod, .clientSecretBasic, file: file, line: line)
+    XCTAssertEqual(basic.graceSecrets, [GraceSecret(hash: graceHash, validUntil: 1_700_000_000)], file: file, line: line)
+
+    // update replaces atomically; an error thrown by the transform changes nothing
+    let newHash = ClientSecretHash(hashing: "new")
+    let updated = try store.update(id: "contract-app") { (c) throws(JWTGrantError) -> Client in c.withSecrets(newHash, grace: []) }
+    XCTAssertEqual(updated?.secretHash, newHash, file: file, line: line)
+    XCTAssertEqual(try store.client(id: "contract-app")?.secretHash, newHash, file: file, line: line)
+    XCTAssertEqual(try store.client(id: "contract-app")?.scopes, ["read", "write"], file: file, line: line)
+    XCTAssertThrowsError(try store.update(id: "contract-app") { (_) throws(JWTGrantError) -> Client in
+        throw JWTGrantError(.invalidArgument, "refused")
+    }, file: file, line: line)
+    XCTAssertEqual(try store.client(id: "contract-app")?.secretHash, newHash, file: file, line: line)
+    XCTAssertNil(try store.update(id: "contract-none") { (c) throws(JWTGrantError) -> Client in c }, file: file, line: line)
+    XCTAssertNil(try store.client(id: "contract-none"), file: file, line: line)
+
+    // concurrent updates of one client all apply (none is lost)
+    try store.insert(Client(clientID: "contract-count", secretHash: nil, grantTypes: [], scopes: []))
+    DispatchQueue.concurrentPerform(iterations: 8) { _ in
+        _ = try? store.update(id: "contract-count") { (c) throws(JWTGrantError) -> Client in
+            Client(clientID: c.clientID, secretHash: nil, grantTypes: c.grantTypes + ["g"], scopes: [])
+        }
+    }
+    XCTAssertEqual(try store.client(id: "contract-count")?.grantTypes.count, 8, file: file, line: line)
+
+    // all() lists every client; remove is exact and reports absence
+    let ids = Set(try store.all().map(\.id))
+    XCTAssertEqual(ids, ["contract-app", "contract-pub", "contract-race", "contract-basic", "contract-count"],
+                   file: file, line: line)
+    XCTAssertFalse(try store.remove(id: "CONTRACT-APP"), file: file, line: line)
+    XCTAssertTrue(try store.remove(id: "contract-app"), file: file, line: line)
+    XCTAssertFalse(try store.remove(id: "contract-app"), file: file, line: line)
+    XCTAssertNil(try store.client(id: "contract-app"), file: file, line: line)
+    XCTAssertEqual(try store.all().count, 4, file: file, line: line)
+    // a removed id can be registered again
+    try store.insert(Client(clientID: "contract-app", secretHash: nil, grantTypes: [], scopes: nil))
 }
 
 final class ClientStoreContractTests: XCTestCase {

@@ -75,9 +75,15 @@ final class FakeVerifier: Sendable {
     let calls = Atomic<Int>(0)
 
     var verifier: AssertionVerifier {
-        { (assertion, consume) throws(JWTGrantError) -> JSONValue in
-            try self.verify(assertion, consume: consume)
+        { (assertion, use) throws(JWTGrantError) -> VerifiedGrant in
+            try self.grant(try self.verify(assertion, consume: true))
         }
+    }
+
+    /// What the real pipeline hands the token endpoint: the sub as is
+    /// (subject_format "{sub}") and the issuer value as idp.
+    func grant(_ claims: JSONValue) -> VerifiedGrant {
+        VerifiedGrant(claims: claims, subject: claims["sub"]?.stringValue, idp: "https://idp.example")
     }
 
     func verify(_ assertion: UnsafeRawBufferPointer, consume: Bool) throws(JWTGrantError) -> JSONValue {

@@ -74,6 +74,36 @@ final class FormBodyTests: XCTestCase {
         assertRejected(big + "x", "one byte over the cap")
     }
 
+    /// The reasons (the host's detail) name known parameters only: a
+    /// made-up name is "a parameter".
+    func testRepeatedNamesInReasons() {
+        for (body, expected) in [("XYZZYsecret=1&XYZZYsecret=2", "a parameter is repeated"),
+                                 ("x%0D%0A%1B=1&x%0D%0A%1B=2", "a parameter is repeated"),
+                                 ("scope=a&scope=b", #"parameter "scope" is repeated"#)] {
+            do {
+                _ = try parse(body)
+                XCTFail("accepted \(body)")
+            } catch {
+                XCTAssertEqual(error.code, .invalidRequest)
+                XCTAssertEqual(error.reason, expected)
+            }
+        }
+    }
+
+    func testSizeCapFollowsTheAssertionLimit() throws {
+        XCTAssertEqual(FormBody.maxSize, 65536)
+        XCTAssertEqual(FormBody.limit(forAssertionsOf: 100_000), 100_000 + FormBody.parameterAllowance)
+        let big = "assertion=" + String(repeating: "x", count: 100_000)
+        var text = big
+        let parsed = try text.withUTF8 { b throws(JWTGrantError) in
+            try FormBody(parsing: UnsafeRawBufferPointer(b), maxSize: FormBody.limit(forAssertionsOf: 100_000))
+        }
+        XCTAssertEqual(parsed["assertion"]?.utf8.count, 100_000)
+        XCTAssertThrowsError(try text.withUTF8 { b throws(JWTGrantError) in
+            try FormBody(parsing: UnsafeRawBufferPointer(b), maxSize: 100_000)
+        })
+    }
+
     func testMessagesDoNotEchoValues() {
         do {
             _ = try parse("assertion=SECRETVALUE%zz")

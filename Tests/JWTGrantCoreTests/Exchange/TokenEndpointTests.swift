@@ -22,7 +22,7 @@ final class TokenEndpointTests: XCTestCase {
         try clients.register(json: #"{"client_id":"app","client_secret":"s3cret","grant_types":["\#(Self.grant)"],"scopes":["read","write"]}"#)
         try clients.register(json: #"{"client_id":"a:b","client_secret":"p@ss word","grant_types":["\#(Self.grant)"]}"#)
         try clients.register(json: #"{"client_id":"nogrant","client_secret":"s3cret","grant_types":["client_credentials"]}"#)
-        try clients.register(json: #"{"client_id":"pub","grant_types":["\#(Self.grant)"]}"#)
+        try clients.register(json: #"{"client_id":"pub","token_endpoint_auth_method":"none","grant_types":["\#(Self.grant)"]}"#)
         endpoint = makeEndpoint()
     }
 
@@ -54,6 +54,9 @@ final class TokenEndpointTests: XCTestCase {
         XCTAssertNotEqual(r.statusCode, 0, file: file, line: line)
         let d = r.body["error_description"]?.stringValue ?? ""
         XCTAssertFalse(d.isEmpty, file: file, line: line)
+        // the client gets the generic text of the status; the host the detail
+        XCTAssertEqual(d, r.status.map { "\($0.publicDescription)" }, file: file, line: line)
+        XCTAssertFalse((r.detail ?? "").isEmpty, "the detailed reason stays on the result", file: file, line: line)
         for secret in ["s3cret", "p@ss", "ok.alice", "YXBw", "nosub."] {
             XCTAssertFalse(d.contains(secret), "description echoes \(secret): \(d)", file: file, line: line)
         }
@@ -78,7 +81,8 @@ final class TokenEndpointTests: XCTestCase {
 
         let (h, c) = try claims(of: r)
         XCTAssertEqual(h.serialized(), #"{"typ":"at+jwt","alg":"ES256","kid":"fake-kid"}"#)
-        XCTAssertEqual(c.keys.sorted(), ["aud", "client_id", "exp", "iat", "iss", "jti", "sub"])
+        XCTAssertEqual(c.keys.sorted(), ["aud", "client_id", "exp", "iat", "idp", "iss", "jti", "sub"])
+        XCTAssertEqual(c["idp"]?.stringValue, "https://idp.example")
         XCTAssertEqual(c["iss"]?.stringValue, "https://localhost:9443/oauth2/token")
         XCTAssertEqual(c["sub"]?.stringValue, "alice")
         XCTAssertEqual(c["aud"]?.stringValue, "app")
@@ -88,6 +92,25 @@ final class TokenEndpointTests: XCTestCase {
         let jti = try XCTUnwrap(c["jti"]?.stringValue)
         XCTAssertEqual(jti.count, 22, "128 bits in base64url")
         XCTAssertTrue(jti.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x2D || $0 == 0x5F })
+    }
+
+    func testClientAccessTokenLifetimeOverridesTheServers() throws {
+        try clients.register(json: #"{"client_id":"short","client_secret":"s3cret","grant_types":["\#(Self.grant)"],"access_token_lifetime":120}"#)
+        let short = "Basic " + SodiumBase64.encode(Array("short:s3cret".utf8), variant: SodiumBase64.standard)
+        let r = post(short, body("ok.alice.j7"))
+        XCTAssertEqual(r.httpStatus, 200, r.serialized())
+        XCTAssertEqual(r.body["expires_in"]?.integerValue, 120)
+        let c = try claims(of: r).claims
+        XCTAssertEqual(c["exp"]?.integerValue, Self.now + 120)
+        // the other clients keep the server's lifetime
+        let d = try claims(of: post(Self.appBasic, body("ok.alice.j8"))).claims
+        XCTAssertEqual(d["exp"]?.integerValue, Self.now + 3600)
+        for bad in ["0", "-5", "31536001", "1.5", "\"60\"", "null"] {
+            XCTAssertThrowsError(try clients.register(json: #"{"client_id":"x","access_token_lifetime":"# + bad + "}")) { e in
+                XCTAssertEqual((e as? JWTGrantError)?.code, .invalidArgument)
+                XCTAssertTrue((e as? JWTGrantError)?.reason.contains("access_token_lifetime") ?? false, "\(e)")
+            }
+        }
     }
 
     func testFreshJtiPerToken() throws {
@@ -137,9 +160,22 @@ final class TokenEndpointTests: XCTestCase {
         XCTAssertEqual(one.body["scope"]?.stringValue, "write", "duplicates collapse")
     }
 
-    func testUnrestrictedClientGetsAnyScope() {
-        let r = post("Basic YSUzQWI6cCU0MHNzK3dvcmQ=", body(extra: "&scope=anything+at:all"))
-        XCTAssertEqual(r.body["scope"]?.stringValue, "anything at:all")
+    /// Least privilege: a client registered without scopes (or with []) may
+    /// request none; its tokens carry no scope.
+    func testClientWithoutScopesMayRequestNoScope() throws {
+        let ab = "Basic YSUzQWI6cCU0MHNzK3dvcmQ="   // a:b registered without scopes
+        assertError(post(ab, body(extra: "&scope=anything+at:all")), "invalid_scope", 400, .invalidScope)
+        assertError(post(ab, body(extra: "&scope=admin")), "invalid_scope", 400, .invalidScope)
+        XCTAssertEqual(fake.calls.load(ordering: .relaxed), 0, "a refused scope does not burn the assertion")
+        let r = post(ab, body())
+        XCTAssertEqual(r.httpStatus, 200, r.serialized())
+        XCTAssertNil(r.body["scope"])
+        XCTAssertNil(try claims(of: r).claims["scope"])
+
+        try clients.register(json: #"{"client_id":"empty","client_secret":"s3cret","scopes":[],"grant_types":["\#(Self.grant)"]}"#)
+        assertError(post(nil, body("ok.alice.j2", extra: "&client_id=empty&client_secret=s3cret&scope=read")),
+                    "invalid_scope", 400, .invalidScope)
+        XCTAssertEqual(post(nil, body("ok.alice.j2", extra: "&client_id=empty&client_secret=s3cret")).httpStatus, 200)
     }
 
     func testEmptyScopeMeansNone() throws {
@@ -187,9 +223,39 @@ final class TokenEndpointTests: XCTestCase {
 
     func testNoAuthentication() {
         assertError(post(nil, body()), "invalid_client", 401, .invalidClient)
-        // client_id alone is a public client's request: not authenticated
+        // client_id alone is a public client's request: a confidential client
+        // (or an unknown one) sending no secret is not authenticated
         assertError(post(nil, body(extra: "&client_id=app")), "invalid_client", 401, .invalidClient)
-        assertError(post(nil, body(extra: "&client_id=pub")), "invalid_client", 401, .invalidClient)
+        assertError(post(nil, body(extra: "&client_id=ghost")), "invalid_client", 401, .invalidClient)
+        assertError(post(nil, body(extra: "&client_id=APP")), "invalid_client", 401, .invalidClient)
+        XCTAssertEqual(fake.calls.load(ordering: .relaxed), 0)
+    }
+
+    /// RFC 7523 3.1: a public client (token_endpoint_auth_method none) sends
+    /// client_id and no secret.
+    func testPublicClientSendsClientIdOnly() throws {
+        let r = post(nil, body(extra: "&client_id=pub"))
+        XCTAssertEqual(r.httpStatus, 200, r.serialized())
+        XCTAssertEqual(try claims(of: r).claims["client_id"]?.stringValue, "pub")
+        // a public client sending a secret, in either form, is refused
+        assertError(post(nil, body("ok.alice.j2", extra: "&client_id=pub&client_secret=x")), "invalid_client", 401, .invalidClient)
+        assertError(post("Basic cHViOng=", body("ok.alice.j2")), "invalid_client", 401, .invalidClient)   // pub:x
+        assertError(post("Basic cHViOg==", body("ok.alice.j2")), "invalid_client", 401, .invalidClient)   // pub:
+        XCTAssertEqual(fake.calls.load(ordering: .relaxed), 1)
+    }
+
+    /// A client registered for client_secret_basic (or _post) is refused the
+    /// other method with its right secret.
+    func testRegisteredAuthMethodIsEnforced() throws {
+        try clients.register(json: #"{"client_id":"bas","client_secret":"s3cret","token_endpoint_auth_method":"client_secret_basic","grant_types":["\#(Self.grant)"]}"#)
+        try clients.register(json: #"{"client_id":"pst","client_secret":"s3cret","token_endpoint_auth_method":"client_secret_post","grant_types":["\#(Self.grant)"]}"#)
+        let basBasic = "Basic " + SodiumBase64.encode(Array("bas:s3cret".utf8), variant: SodiumBase64.standard)
+        let pstBasic = "Basic " + SodiumBase64.encode(Array("pst:s3cret".utf8), variant: SodiumBase64.standard)
+        assertError(post(nil, body("ok.alice.j1", extra: "&client_id=bas&client_secret=s3cret")), "invalid_client", 401, .invalidClient)
+        assertError(post(pstBasic, body("ok.alice.j1")), "invalid_client", 401, .invalidClient)
+        XCTAssertEqual(fake.calls.load(ordering: .relaxed), 0)
+        XCTAssertEqual(post(basBasic, body("ok.alice.j1")).httpStatus, 200)
+        XCTAssertEqual(post(nil, body("ok.alice.j2", extra: "&client_id=pst&client_secret=s3cret")).httpStatus, 200)
     }
 
     func testFailedAuthenticationIsOneGenericAnswer() {
@@ -267,17 +333,18 @@ final class TokenEndpointTests: XCTestCase {
         assertError(post(nil, body(extra: "&client_id=a%3Ab&client_secret=p%40ss+word")), "invalid_grant", 400, .replay)
     }
 
-    func testAssertionIsConsumed() {
-        var consumeFlags: [Bool] = []
-        let lock = Locked<[Bool]>([])
+    func testAssertionIsVerifiedOnceForTheAuthenticatedClient() {
+        let lock = Locked<[AssertionUse]>([])
         let fake = self.fake!
-        let e = TokenEndpoint(config: AccessTokenConfig(), signer: signer, verifier: { (a, consume) throws(JWTGrantError) in
-            lock.withLock { $0.append(consume) }
-            return try fake.verify(a, consume: consume)
+        let e = TokenEndpoint(config: AccessTokenConfig(), signer: signer, verifier: { (a, use) throws(JWTGrantError) in
+            lock.withLock { $0.append(use) }
+            return fake.grant(try fake.verify(a, consume: true))
         }, clock: clock, clients: clients)
         XCTAssertEqual(post(Self.appBasic, body(), to: e).httpStatus, 200)
-        consumeFlags = lock.withLock { $0 }
-        XCTAssertEqual(consumeFlags, [true])
+        let uses = lock.withLock { $0 }
+        XCTAssertEqual(uses.count, 1)
+        XCTAssertEqual(uses.first?.clientID, Identifier("app"))
+        XCTAssertNil(uses.first?.scopes)
     }
 
     func testInternalFailureIs500() {

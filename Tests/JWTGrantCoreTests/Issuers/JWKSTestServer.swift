@@ -104,10 +104,10 @@ func makeKeySet(_ url: String, options: JWKSEndpointOptions = JWKSEndpointOption
                 fetcher: any JWKSFetcher, clock: ManualClock? = nil) throws -> RemoteKeySet<TestKey> {
     if let clock {
         return try RemoteKeySet(url: url, options: options, fetcher: fetcher, parse: parseTestKeys,
-                                kidOf: { $0.kid }, now: { clock.now() })
+                                kidOf: { $0.kid.map(Identifier.init) }, now: { clock.now() })
     }
     return try RemoteKeySet(url: url, options: options, fetcher: fetcher, parse: parseTestKeys,
-                            kidOf: { $0.kid })
+                            kidOf: { $0.kid.map(Identifier.init) })
 }
 
 /// The error a throwing call produced, or nil.

@@ -89,7 +89,7 @@ final class RemoteKeySetTests: XCTestCase {
         let f = CountingFetcher()
         let set = try makeKeySet(server.url("/jwks?kids=a"), fetcher: f, clock: clock)
         for i in 0..<50 {
-            let e = caught { try set.keys(kid: "made-up-\(i)") }
+            let e = caught { try set.keys(kid: Identifier("made-up-\(i)")) }
             XCTAssertEqual(e?.code, .keyNotFound)
             clock.advance(0.1)
         }
@@ -306,7 +306,7 @@ final class RemoteKeySetStressTests: XCTestCase {
                 if i == 0 && j % 10 == 0 { clock.advance(50) }      // 1500 s in all
                 let kid = j % 7 == 0 ? "nope-\(i)-\(j)" : (j % 2 == 0 ? "a" : "b")
                 do {
-                    let k = try set.keys(kid: kid)
+                    let k = try set.keys(kid: Identifier(kid))
                     if k.count != 1 || k[0].kid != kid { failures.withLock { $0 += 1 } }
                 } catch {
                     if kid.hasPrefix("nope"), let e = error as? JWTGrantError, e.code == .keyNotFound {

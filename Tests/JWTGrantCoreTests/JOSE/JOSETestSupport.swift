@@ -13,13 +13,12 @@ enum JOSETestSupport {
         return parts.joined(separator: "/")
     }
 
-    /// ../shared/vectors/wycheproof relative to the package root; from a git
-    /// worktree under /work/wt/NAME that is ../../shared. WYCHEPROOF_DIR overrides.
+    /// Tests/Vectors/wycheproof of this repository (a subset of the
+    /// Wycheproof vectors, with their LICENSE and README). WYCHEPROOF_DIR overrides.
     static var wycheproofDirectory: String? {
         var candidates: [String] = []
         if let env = getenv("WYCHEPROOF_DIR") { candidates.append(String(cString: env)) }
-        candidates.append(packageRoot + "/../shared/vectors/wycheproof")
-        candidates.append(packageRoot + "/../../shared/vectors/wycheproof")
+        candidates.append(packageRoot + "/Tests/Vectors/wycheproof")
         for c in candidates where access(c + "/README.md", R_OK) == 0 { return c }
         return nil
     }

@@ -9,7 +9,7 @@ final class SigningKeyTests: XCTestCase {
         let token = try key.compact(header: header, payload: claims)
         let jws = try JOSETestSupport.parse(token)
         XCTAssertEqual(jws.algorithm, key.algorithm, file: file, line: line)
-        XCTAssertEqual(jws.kid, key.kid, file: file, line: line)
+        XCTAssertEqual(jws.kid, Identifier(key.kid), file: file, line: line)
         XCTAssertEqual(jws.payload["sub"]?.stringValue, "svc", file: file, line: line)
         XCTAssertTrue(JOSETestSupport.verify(token, jws, key.verificationKey), file: file, line: line)
         // Through the published JWK too.

@@ -1,7 +1,7 @@
 import XCTest
 @testable import JWTGrantCore
 
-/// Every file of ../shared/vectors/wycheproof runs through the engine.
+/// Every file of Tests/Vectors/wycheproof runs through the engine.
 /// Outcomes that differ from the vector's "result" must be listed, with a
 /// reason, in `WycheproofTests.deviations`; a deviation not listed there, or
 /// a listed one that does not occur, fails the test.
@@ -62,7 +62,7 @@ final class WycheproofTests: XCTestCase {
 
     func testAllWycheproofFiles() throws {
         guard let dir = JOSETestSupport.wycheproofDirectory else {
-            return XCTFail("Wycheproof vectors not found (../shared/vectors/wycheproof from \(JOSETestSupport.packageRoot))")
+            return XCTFail("Wycheproof vectors not found (Tests/Vectors/wycheproof under \(JOSETestSupport.packageRoot))")
         }
         let files = JOSETestSupport.listDirectory(dir).filter { $0.hasSuffix(".json") }
         XCTAssertEqual(files.count, 21, "expected the 21 vector files of the README")

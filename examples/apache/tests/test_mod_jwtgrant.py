@@ -2,7 +2,7 @@
 
 The module is built by scripts/test and named by MOD_JWTGRANT. Each test
 starts httpd in the foreground with a configuration written here, talks to
-it over HTTP as the product page's curl command does, and stops it.
+it over HTTP as the documented curl command does, and stops it.
 """
 import base64
 import datetime
@@ -73,12 +73,12 @@ def free_port() -> int:
 
 
 class Httpd:
-    def __init__(self, root: pathlib.Path, issuer: dict | None = None, children: int = 1,
-                 config: dict | None = None):
+    def __init__(self, root: pathlib.Path, issuer: dict | None = None, config: dict | None = None,
+                 max_body: int | None = MAX_BODY, children: int = 1):
         self.root = root
         self.port = free_port()
-        (root / "server.json").write_text(json.dumps(config or {
-            "issuer": AUD, "access_token": {"signing_key": SIGNING_KEY, "lifetime": 600}}))
+        (root / "server.json").write_text(json.dumps({
+            "issuer": AUD, "access_token": {"signing_key": SIGNING_KEY, "lifetime": 600}, **(config or {})}))
         (root / "idp.json").write_text(json.dumps(issuer or {
             "name": "apache-idp", "issuer": ISS, "certificate": IDP_CERT}))
         (root / "app.json").write_text(json.dumps({
@@ -105,7 +105,7 @@ MaxSpareThreads {16 * children}
 JWTGrantConfig {root}/server.json
 JWTGrantIssuer {root}/idp.json
 JWTGrantClient {root}/app.json
-JWTGrantMaxBody {MAX_BODY}
+{f"JWTGrantMaxBody {max_body}" if max_body else ""}
 <Location /oauth2/token>
     SetHandler jwtgrant-token
 </Location>
@@ -279,6 +279,23 @@ def test_many_threads_share_one_context(httpd):
     assert sorted(statuses) == [200] + [400] * 11
 
 
+def test_body_limit_follows_max_assertion_size(tmp_path):
+    """Without JWTGrantMaxBody the module reads as much as the library
+    accepts (max_assertion_size + 32768): an 80 KB assertion allowed by the
+    configuration goes through, and the limit is logged at startup."""
+    h = Httpd(tmp_path, config={"max_assertion_size": 131072}, max_body=None).start()
+    try:
+        big = assertion(pad="x" * (80 * 1024))
+        assert len(big) > 80 * 1024
+        status, _, body = h.token(big)
+        assert status == 200, body
+        status, _, data = h.request("/oauth2/token", b"grant_type=x&" + b"a" * (131072 + 32768))
+        assert status == 413 and json.loads(data)["error"] == "invalid_request"
+        assert "body limit 163840 bytes" in h.log
+    finally:
+        h.stop()
+
+
 def test_bad_configuration_stops_httpd_with_the_library_message(tmp_path):
     h = Httpd(tmp_path, issuer={"name": "bad", "issuer": ISS, "certificate": "not a certificate"})
     h.start(expect_up=False)
@@ -356,3 +373,59 @@ def test_several_children_share_a_sqlite_store(tmp_path):
     assert "exit signal" not in log and "Segmentation fault" not in log, log
     assert "JWTGRANT_EUNAVAILABLE" not in log and "JWTGRANT_ESTORE" not in log, log
     shutil.rmtree(pathlib.Path(store[len("sqlite:"):]).parent)
+
+
+SAMPLE = pathlib.Path(__file__).resolve().parent.parent / "jwtgrant.conf"
+
+
+def sample_httpd(tmp_path, mpm: str) -> Httpd:
+    """httpd started with examples/apache/jwtgrant.conf as it is, after the
+    few lines every httpd needs (ServerRoot, Listen, logs, the MPM)."""
+    h = Httpd(tmp_path)
+    sample = SAMPLE.read_text()
+    assert "/path/to/mod_jwtgrant.so" in sample and "/etc/jwtgrant/" in sample
+    sample = sample.replace("/path/to/mod_jwtgrant.so", module_path()).replace("/etc/jwtgrant/", f"{tmp_path}/")
+    user = "User nobody\nGroup nogroup\n" if os.geteuid() == 0 else ""
+    (tmp_path / "httpd.conf").write_text(f"""
+ServerRoot {tmp_path}
+ServerName 127.0.0.1
+Listen 127.0.0.1:{h.port}
+PidFile {tmp_path}/httpd.pid
+DefaultRuntimeDir {tmp_path}
+ErrorLog {tmp_path}/error.log
+LogLevel info
+{user}
+LoadModule mpm_{mpm}_module {MODULES}/mod_mpm_{mpm}.so
+LoadModule authz_core_module {MODULES}/mod_authz_core.so
+{sample}
+""")
+    return h
+
+
+@pytest.mark.parametrize("mpm", ["event", "worker"])
+def test_the_sample_configuration_starts_without_mpm_complaints(tmp_path, mpm):
+    h = sample_httpd(tmp_path, mpm).start()
+    try:
+        a = assertion()
+        status, _, body = h.token(a)
+        assert status == 200, body
+        # The MPM's maintenance runs once a second; AH10159 ("within
+        # MinSpareThreads of MaxRequestWorkers") would appear by then.
+        time.sleep(2.5)
+        assert h.proc.poll() is None
+    finally:
+        h.stop()
+    log = h.log
+    bad = [l for l in log.splitlines()
+           if any(f":{level}]" in l for level in ("warn", "error", "crit", "alert", "emerg"))]
+    assert not bad, log
+
+
+def test_the_sample_configuration_refuses_prefork_with_a_clear_message(tmp_path):
+    h = sample_httpd(tmp_path, "prefork").start(expect_up=False)
+    try:
+        out, _ = h.proc.communicate(timeout=30)
+    finally:
+        h.stop()
+    assert h.proc.returncode != 0
+    assert "mod_jwtgrant needs the event or worker MPM" in out + h.log

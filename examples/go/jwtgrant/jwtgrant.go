@@ -92,7 +92,13 @@ const (
 	EUNSUPPORTED_GRANT   Status = C.JWTGRANT_EUNSUPPORTED_GRANT
 	EINVALID_SCOPE       Status = C.JWTGRANT_EINVALID_SCOPE
 	EINVALID_TOKEN       Status = C.JWTGRANT_EINVALID_TOKEN
-	EUNAVAILABLE         Status = C.JWTGRANT_EUNAVAILABLE
+	EASSERTION_LIFETIME  Status = C.JWTGRANT_EASSERTION_LIFETIME
+	EUNAVAILABLE         Status = C.JWTGRANT_EUNAVAILABLE // a shared store is unreachable or late (HTTP 503)
+	// The trusted issuer's policy refused the assertion (invalid_grant).
+	ESUBJECT_NOT_ALLOWED Status = C.JWTGRANT_ESUBJECT_NOT_ALLOWED
+	ECLIENT_NOT_ALLOWED  Status = C.JWTGRANT_ECLIENT_NOT_ALLOWED
+	EISSUER_EXPIRED      Status = C.JWTGRANT_EISSUER_EXPIRED
+	EJTI_REQUIRED        Status = C.JWTGRANT_EJTI_REQUIRED
 )
 
 // HeaderVersion is the version of the jwtgrant.h this package was compiled
@@ -340,13 +346,90 @@ func (s *Server) ListIssuers() (string, error) {
 }
 
 // RegisterClient registers an application: {"client_id", "client_secret"?,
-// "grant_types"?, "scopes"?}. The exchange is allowed only when grant_types
-// contains JWTBearerGrant.
+// "token_endpoint_auth_method"?, "grant_types"?, "scopes"?}. The exchange is
+// allowed only when grant_types contains JWTBearerGrant. A client without
+// client_secret must be public ("token_endpoint_auth_method": "none"); a
+// client without scopes may request no scope.
 func (s *Server) RegisterClient(clientJSON string) error {
 	return s.withString("RegisterClient", "client", clientJSON,
 		func(ctx *C.jwtgrant_ctx, arg *C.char, cerr **C.char) C.int32_t {
 			return C.jwtgrant_register_client(ctx, arg, cerr)
 		})
+}
+
+// TokenBodyLimit is the largest token request body ExchangeToken accepts,
+// in bytes: the configuration's max_assertion_size + 32768. A server that
+// reads the body itself uses it as its own limit.
+func (s *Server) TokenBodyLimit() (int, error) {
+	ctx, err := s.acquire("TokenBodyLimit")
+	if err != nil {
+		return 0, err
+	}
+	defer s.mu.RUnlock()
+	var limit C.size_t
+	var cerr *C.char
+	rc := C.jwtgrant_token_body_limit(ctx, &limit, &cerr)
+	if err := result("TokenBodyLimit", rc, cerr); err != nil {
+		return 0, err
+	}
+	return int(limit), nil
+}
+
+// RemoveClient removes the application clientID (ENOTFOUND when there
+// is none).
+func (s *Server) RemoveClient(clientID string) error {
+	return s.withString("RemoveClient", "client_id", clientID,
+		func(ctx *C.jwtgrant_ctx, arg *C.char, cerr **C.char) C.int32_t {
+			return C.jwtgrant_remove_client(ctx, arg, cerr)
+		})
+}
+
+// ListClients returns the applications as a JSON array sorted by client_id,
+// never with a secret: client_id, token_endpoint_auth_method (when
+// registered), auth_methods, grant_types, scopes, secrets and, during a
+// rotation's grace period, grace_until.
+func (s *Server) ListClients() (string, error) {
+	ctx, err := s.acquire("ListClients")
+	if err != nil {
+		return "", err
+	}
+	defer s.mu.RUnlock()
+	var out, cerr *C.char
+	rc := C.jwtgrant_list_clients(ctx, &out, &cerr)
+	text := takeString(out)
+	if err := result("ListClients", rc, cerr); err != nil {
+		return "", err
+	}
+	return text, nil
+}
+
+// RotateClientSecret gives the application clientID a new secret. With a
+// zero grace the old secret stops working at once; otherwise it stays valid
+// for grace more (by the server's clock, see SetTime). grace is truncated to
+// whole seconds.
+func (s *Server) RotateClientSecret(clientID, newSecret string, grace time.Duration) error {
+	const op = "RotateClientSecret"
+	if grace < 0 {
+		return newError(op, C.JWTGRANT_EINVAL, "grace must not be negative")
+	}
+	cid, err := cString(op, "client_id", clientID)
+	if err != nil {
+		return err
+	}
+	defer C.free(unsafe.Pointer(cid))
+	csecret, err := cString(op, "new_secret", newSecret)
+	if err != nil {
+		return err
+	}
+	defer C.free(unsafe.Pointer(csecret))
+	ctx, err := s.acquire(op)
+	if err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	var cerr *C.char
+	rc := C.jwtgrant_rotate_client_secret(ctx, cid, csecret, C.int64_t(grace/time.Second), &cerr)
+	return result(op, rc, cerr)
 }
 
 // VerifyAssertion validates a JWT bearer assertion as the token endpoint

@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"jwtgrant-example/jwtgrant"
+	"example.com/libjwtgrant/jwtgrant"
 )
 
 const (
@@ -143,6 +143,53 @@ func TestFlow(t *testing.T) {
 		if _, private := k["d"]; private {
 			t.Errorf("JWKS has a private member: %s", jwks)
 		}
+	}
+}
+
+// TestIssuerPolicy: a policy refusal is its own status, leaves the
+// assertion unconsumed, and the access token names the issuer in idp.
+func TestIssuerPolicy(t *testing.T) {
+	srv, idp := newServer(t)
+	reRegister := func(policy map[string]any) {
+		t.Helper()
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(idp.issuerJSON), &doc); err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range policy {
+			doc[k] = v
+		}
+		text, _ := json.Marshal(doc)
+		if err := srv.RemoveIssuer("test-idp"); err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.RegisterIssuer(string(text)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reRegister(map[string]any{"allowed_clients": []string{"someone-else"}})
+	assertion := idp.mint(t, "alice@example.com")
+	status, response, err := srv.ExchangeToken(basic(clientID, clientSecret), form(assertion))
+	if status != 400 || !errors.Is(err, &jwtgrant.Error{Status: jwtgrant.ECLIENT_NOT_ALLOWED}) ||
+		!strings.Contains(response, `"invalid_grant"`) {
+		t.Fatalf("ExchangeToken by a client not allowed = %d %s, %v", status, response, err)
+	}
+	reRegister(map[string]any{"subject_format": "{name}|{sub}"})
+	status, response, err = srv.ExchangeToken(basic(clientID, clientSecret), form(assertion))
+	if status != 200 || err != nil {
+		t.Fatalf("ExchangeToken after the refusal = %d %s, %v; want 200 (not consumed)", status, response, err)
+	}
+	var tr struct {
+		AccessToken string `json:"access_token"`
+	}
+	_ = json.Unmarshal([]byte(response), &tr)
+	atClaims, err := srv.VerifyAccessToken(tr.AccessToken)
+	var at map[string]any
+	if err != nil || json.Unmarshal([]byte(atClaims), &at) != nil {
+		t.Fatalf("VerifyAccessToken: %s, %v", atClaims, err)
+	}
+	if at["sub"] != "test-idp|alice@example.com" || at["idp"] != issuerValue {
+		t.Errorf("access token claims %s", atClaims)
 	}
 }
 

@@ -29,7 +29,7 @@ import jwtgrant
 # A fixed clock: every server in the suite is pinned to T0.
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
 
-SERVER_ISSUER = "https://localhost:9443/oauth2/token"  # API.md default `issuer`
+SERVER_ISSUER = "https://localhost:9443/oauth2/token"  # the default `issuer` of the configuration
 ISS = "https://third-party-token-issuers.io/oauth2/token"
 SUB = "alice@example.com"
 
@@ -163,7 +163,7 @@ def public_jwk(kind: str, n: int = 0, kid: str | None = None) -> dict:
 def key_material(fmt: str, kind: str, n: int = 0, kid: str | None = None) -> dict:
     """The key-source fields of an issuer_json for one key in `fmt`.
 
-    SPKI PEM has no field of its own in API.md; it goes in `certificate`
+    SPKI PEM has no field of its own in issuer_json; it goes in `certificate`
     (SPKI_FIELD), which is how the product's "Use PEM certificate" box is
     commonly fed with a bare public key."""
     if fmt == "cert_pem":
@@ -292,18 +292,110 @@ def assert_status(excinfo_or_err, expected: str):
     assert err.name == expected, f"expected {expected}, got {err.name}: {err.message}"
 
 
-def assert_rejected(server, token, expected: str):
+def _b64u_decode(segment: str) -> bytes | None:
+    try:
+        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except Exception:
+        return None
+
+
+def token_texts(token) -> list[str]:
+    """Every string a token carries in its header and claims: member names and
+    string values at any depth; a segment that is not JSON counts as one
+    string (its decoded bytes, or its base64url text)."""
+    text = token.decode("latin-1") if isinstance(token, bytes) else token
+    out: list[str] = []
+
+    def walk(v):
+        if isinstance(v, str):
+            out.append(v)
+        elif isinstance(v, dict):
+            for k, x in v.items():
+                out.append(k)
+                walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+
+    for segment in text.strip().split(".")[:2]:
+        raw = _b64u_decode(segment)
+        try:
+            walk(json.loads(raw))
+        except Exception:
+            out.append(raw.decode("latin-1") if raw is not None else segment)
+    return out
+
+
+def _plain_word(window: str) -> bool:
+    return all("a" <= c <= "z" or c in " :/." for c in window)
+
+
+def assert_no_token_text(message: str | None, token) -> None:
+    """THE message property of every refusal: a refusal reason is built only
+    from static text and the server's own configuration, so it holds no
+    control byte and no run of 4 characters taken from any string of the
+    token's header or claims. (Runs of plain lowercase letters, spaces and
+    ":/." are skipped: the messages are English prose naming claims such as
+    "iss", and may quote the server's own URLs, "https://...".) The whole
+    token and its segments never appear either."""
+    if not message:
+        return
+    for c in message:
+        assert c >= " " and c != "\x7f", f"control byte {ord(c):#04x} in message: {message!r}"
+    text = token.decode("latin-1") if isinstance(token, bytes) else token
+    for part in [text] + text.strip().split("."):
+        if len(part) >= 16:
+            assert part not in message, "the message echoes the token"
+    for value in token_texts(token):
+        for i in range(len(value) - 3):
+            w = value[i:i + 4]
+            if not _plain_word(w):
+                assert w not in message, f"the message repeats token text {w!r}: {message!r}"
+
+
+# The client every refusal is also exchanged with (registered on first use).
+REFUSAL_CLIENT = ("refusal-probe", "probe-Secret-1")
+GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+
+def exchange_refused(server, token, expected: str | None):
+    """jwtgrant_exchange_token with `token` as the assertion of a confidential
+    client: refused (status `expected` when given), and the
+    error_description holds no token text. Returns (status, body)."""
+    from urllib.parse import quote
+    cid, secret = REFUSAL_CLIENT
+    try:
+        server.register_client({"client_id": cid, "client_secret": secret, "grant_types": [GRANT_TYPE]})
+    except jwtgrant.JWTGrantError as e:
+        assert e.name == "JWTGRANT_EEXISTS", e
+    raw = token.encode("utf-8") if isinstance(token, str) else token
+    body = f"grant_type={quote(GRANT_TYPE, safe='')}&assertion={quote(raw, safe='')}"
+    auth = "Basic " + base64.b64encode(f"{cid}:{secret}".encode()).decode()
+    if not raw or len(body) > server.token_body_limit():
+        # The form layer refuses a missing assertion or an oversized body
+        # before any verification.
+        expected = "JWTGRANT_EINVALID_REQUEST"
+    rc, http, answer = server.exchange_token(auth, body)
+    assert rc != 0 and "access_token" not in answer, "the refused assertion was exchanged"
+    if expected is not None:
+        assert jwtgrant.status_name(rc) == expected, f"exchange: expected {expected}, got {answer}"
+    assert_no_token_text(answer.get("error_description"), token)
+    assert_no_token_text(answer.get("error"), token)
+    return rc, answer
+
+
+def assert_rejected(server, token, expected: str, exchange: bool = True):
     """verify_assertion fails with status `expected`, maps to invalid_grant,
-    and its message does not echo the token."""
+    and its message has no token text (`assert_no_token_text`); the same
+    token through jwtgrant_exchange_token is refused the same way (unless
+    `exchange` is False: a refusal that only verification can see)."""
     with pytest.raises(jwtgrant.JWTGrantError) as ei:
         server.verify_assertion(token)
     err = ei.value
     assert err.name == expected, f"expected {expected}, got {err.name}: {err.message}"
     assert err.oauth_error == "invalid_grant"
     assert err.message, "a failure carries a message"
-    text = token.decode("latin-1") if isinstance(token, bytes) else token
-    parts = text.strip().split(".")
-    for secret in [text] + parts[1:]:
-        if len(secret) >= 16:
-            assert secret not in err.message, "the error message echoes the token"
+    assert_no_token_text(err.message, token)
+    if exchange:
+        exchange_refused(server, token, expected)
     return err

@@ -17,6 +17,9 @@ stdout. Commands:
   loop      exchange fresh assertions for `seconds`, printing each
             (jti, status, http status).
   exchange  register nothing; exchange `assertion`; print the result.
+  rotate    register nothing; rotate the secret of `client_id` to
+            `new_secret` with `grace_seconds`; print whether it was OK.
+  remove    register nothing; remove `client_id`; print whether it was OK.
 """
 
 import json
@@ -127,6 +130,15 @@ def main():
             out({"assertion": assertion, "rc": rc, "http": http, "error": resp.get("error"),
                  "description": resp.get("error_description"), "ms": (time.monotonic() - t0) * 1000})
             time.sleep(0.01)
+    elif command == "rotate":
+        s.rotate_client_secret(a["client_id"], a["new_secret"], a["grace_seconds"])
+        out({"rotated": a["client_id"], "ok": True})
+    elif command == "remove":
+        try:
+            s.remove_client(a["client_id"])
+            out({"removed": a["client_id"], "ok": True})
+        except jwtgrant.JWTGrantError as e:
+            out({"removed": a["client_id"], "ok": False, "error": e.name})
     elif command == "exchange":
         rc, http, resp = s.exchange_token(AUTH, body(a["assertion"]))
         out({"rc": rc, "http": http, "response": resp})

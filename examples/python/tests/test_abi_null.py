@@ -1,6 +1,6 @@
 """The C ABI as a careless caller sees it: NULL, empty and malformed arguments.
 
-API.md: "A NULL or malformed argument is an error code, never a crash.
+The C ABI contract (docs/abi.md): "A NULL or malformed argument is an error code, never a crash.
 Nothing that a caller can pass makes the process abort." Every test body runs
 in a forked child (see `isolated`), so a crash or a trap fails that test with
 the signal instead of killing the suite. Pointers the library must overwrite
@@ -27,7 +27,11 @@ TIMEOUT = 60
 
 def isolated(test):
     """Runs the test body in a forked child; a signal (SIGSEGV, SIGILL from a
-    Swift trap, SIGABRT, SIGALRM on a hang) fails the test with its name."""
+    Swift trap, SIGABRT, SIGALRM on a hang) fails the test with its name.
+
+    A context belongs to the process that created it (the header's FORK
+    rule: the parent's context answers JWTGRANT_EINVAL in a child), so a
+    `ctx` fixture is replaced by one made the same way in the child."""
 
     @functools.wraps(test)
     def run(*args, **kwargs):
@@ -38,6 +42,8 @@ def isolated(test):
             code = 0
             try:
                 signal.alarm(TIMEOUT)
+                if "ctx" in kwargs:
+                    kwargs["ctx"] = make_ctx(Raw(jwtgrant.load()))
                 test(*args, **kwargs)
                 msg = b""
             except BaseException:
@@ -72,11 +78,17 @@ def raw(lib):
     return Raw(lib)
 
 
+def make_ctx(raw):
+    """A raw jwtgrant_ctx * with the clock pinned."""
+    c = raw.ctx_new(None)
+    assert raw.call("jwtgrant_ctx_set_time", c, T0, None) == 0
+    return c
+
+
 @pytest.fixture
 def ctx(raw):
     """A raw jwtgrant_ctx * with the clock pinned, freed after the test."""
-    c = raw.ctx_new(None)
-    assert raw.call("jwtgrant_ctx_set_time", c, T0, None) == 0
+    c = make_ctx(raw)
     yield c
     raw.call("jwtgrant_ctx_free", c)
 
@@ -110,9 +122,11 @@ def test_version(raw):
 def test_status_names_match_the_header(raw):
     for n, code in jwtgrant.STATUS_CODES.items():
         assert raw.call("jwtgrant_status_name", code) == n
+    # Append-only and contiguous: 0 .. -33, -29 (EUNAVAILABLE) included.
+    assert sorted(jwtgrant.STATUS_CODES.values()) == list(range(-33, 1))
 
 
-@pytest.mark.parametrize("code", [1, 42, -28, -1000, INT32_MIN, INT32_MAX])
+@pytest.mark.parametrize("code", [1, 42, -99, -1000, INT32_MIN, INT32_MAX])
 def test_status_name_of_unknown_codes(raw, code):
     assert raw.call("jwtgrant_status_name", code) == "JWTGRANT_UNKNOWN"
 
@@ -232,7 +246,8 @@ def test_extreme_config_numbers_do_not_trap(raw, config):
 
 # --- functions taking a context and a string ------------------------------------------------------
 
-STRING_FUNCS = ["jwtgrant_register_issuer", "jwtgrant_remove_issuer", "jwtgrant_register_client"]
+STRING_FUNCS = ["jwtgrant_register_issuer", "jwtgrant_remove_issuer", "jwtgrant_register_client",
+                "jwtgrant_remove_client"]
 MALFORMED = ["", "{", "[]", "null", b"\xff\xfe\xfd", b'{"name":"\xc3"}', "{}", '{"x":1}',
              "[" * 100000 + "]" * 100000, "{" * 3 + "}" * 3, "A" * (4 << 20)]
 
@@ -274,6 +289,28 @@ def test_remove_issuer_unknown_or_malformed(raw, ctx, arg):
 
 
 @isolated
+@pytest.mark.parametrize("arg", ["", "nosuch", b"\xff", "A" * (1 << 20)], ids=short_id)
+def test_remove_client_unknown_or_malformed(raw, ctx, arg):
+    rc = raw.call("jwtgrant_remove_client", ctx, arg, None)
+    assert name(rc) in ("JWTGRANT_ENOTFOUND", "JWTGRANT_EINVAL")
+
+
+@isolated
+@pytest.mark.parametrize("cid,secret,grace", [(None, "s", 0), ("app", None, 0), (b"\xff", "s", 0), ("app", b"\xff", 0),
+                                              ("app", "", 0), ("app", "s", -1), ("app", "s", -(2**63)),
+                                              ("app", "s", 2**63 - 1), ("nosuch", "s", 0),
+                                              ("A" * (1 << 20), "s", 0), ("app", "A" * (4 << 20), 2**62)],
+                         ids=short_id)
+def test_rotate_client_secret_bad_arguments(raw, ctx, cid, secret, grace):
+    assert raw.call("jwtgrant_register_client", ctx, {"client_id": "app", "client_secret": "old"}, None) == 0
+    err = OutStr(initial=SENTINEL)
+    rc = raw.call("jwtgrant_rotate_client_secret", ctx, cid, secret, grace, err)
+    assert name(rc) in ("JWTGRANT_ENOTFOUND", "JWTGRANT_EINVAL"), name(rc)
+    assert not err.untouched and err.value and len(err.value) < 4096
+    assert name(raw.call("jwtgrant_rotate_client_secret", None, "app", "s", 0, None)) == "JWTGRANT_EINVAL"
+
+
+@isolated
 def test_register_issuer_with_null_error_out(raw, ctx):
     assert raw.call("jwtgrant_register_issuer", ctx, issuer_json(), None) == 0
     assert name(raw.call("jwtgrant_register_issuer", ctx, issuer_json(), None)) == "JWTGRANT_EEXISTS"
@@ -283,7 +320,7 @@ def test_register_issuer_with_null_error_out(raw, ctx):
 # --- functions with an output string --------------------------------------------------------------
 
 @isolated
-@pytest.mark.parametrize("fn", ["jwtgrant_list_issuers", "jwtgrant_jwks"])
+@pytest.mark.parametrize("fn", ["jwtgrant_list_issuers", "jwtgrant_jwks", "jwtgrant_list_clients"])
 def test_out_only_functions(raw, ctx, fn):
     out, err = OutStr(initial=SENTINEL), OutStr(initial=SENTINEL)
     assert name(raw.call(fn, None, out, err)) == "JWTGRANT_EINVAL"

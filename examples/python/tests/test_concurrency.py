@@ -1,4 +1,4 @@
-"""One context, many threads (issue 3: "Registering and removing issuers while
+"""One context, many threads ("Registering and removing issuers while
 other threads verify is safe and never yields a wrong answer")."""
 
 import threading

@@ -1,5 +1,5 @@
-"""The token endpoint (issue 5): jwtgrant_exchange_token, jwtgrant_jwks and
-jwtgrant_verify_access_token, driven exactly as the product page's curl does.
+"""The token endpoint: jwtgrant_exchange_token, jwtgrant_jwks and
+jwtgrant_verify_access_token, driven exactly as the documented curl request does.
 
     curl -X POST .../oauth2/token \\
       --header "Authorization: Basic <Base64Encoded(CLIENT_ID:CLIENT_SECRET)>" \\
@@ -17,7 +17,7 @@ import jwt as pyjwt
 import pytest
 
 import jwtgrant
-from helpers import (SERVER_ISSUER, SUB, T0, claims, craft, issuer_json, mint, private_key,
+from helpers import (SERVER_ISSUER, assert_no_token_text, SUB, T0, claims, craft, issuer_json, mint, private_key,
                      b64u)
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning")
@@ -78,9 +78,10 @@ def assert_error(result, error, http_status, status_name=None, secret=None):
         for part in [secret] + secret.split("."):
             if len(part) >= 16:
                 assert part not in text, "the response echoes the assertion"
+        assert_no_token_text(body.get("error_description"), secret)
 
 
-# --- the product page's flow ----------------------------------------------------------
+# --- the documented flow --------------------------------------------------------------
 
 def _verify_with_pyjwt(server, token):
     jwks = server.jwks()

@@ -17,7 +17,7 @@ import string
 import pytest
 
 import jwtgrant
-from helpers import claims, issuer_json, key_for_alg, mint
+from helpers import assert_no_token_text, claims, exchange_refused, issuer_json, key_for_alg, mint
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning")
 
@@ -74,6 +74,8 @@ def test_every_mutation_of_a_valid_assertion_is_rejected(make_server, alg):
         assert e.oauth_error in ("invalid_grant", "invalid_request"), (e.name, e.oauth_error)
         sig = token.split(".")[-1]
         assert sig[:24] not in (e.message or ""), "the message echoes the token"
+        assert_no_token_text(e.message, bad)
+        exchange_refused(s, bad, None)
     assert len(seen) > 1000
     assert s.verify_assertion(token)["_issuer_name"] == "partner", "the good token still verifies"
 

@@ -1,4 +1,4 @@
-"""Valid assertions are accepted (issue 3, "Done when", first point).
+"""Valid assertions are accepted.
 
 Every JOSE library x every algorithm x every key format, plus audience forms
 and key rotation. The clock of every server is pinned to helpers.T0.

@@ -1,4 +1,4 @@
-"""Every rejection of issue 3 ("Done when"), each with its exact status.
+"""Every rejection rule of the validator, each with its exact status.
 
 Each hostile token is crafted so that exactly one thing is wrong with it; the
 rest (issuer, key, claims) is valid at the pinned clock helpers.T0. Every

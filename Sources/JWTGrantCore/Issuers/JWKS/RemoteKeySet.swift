@@ -34,13 +34,15 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
     public let options: JWKSEndpointOptions
     private let fetcher: any JWKSFetcher
     private let parse: Parse
-    private let kidOf: @Sendable (Key) -> String?
+    private let kidOf: @Sendable (Key) -> Identifier?
+    private let ignoredKeys: @Sendable (JSONValue) -> [JSONValue]
     private let now: @Sendable () -> Double
     private let wallClock: any Clock
 
     private struct Cached {
         var keys: [Key]
-        var kids: [String]
+        var kids: [Identifier]
+        var ignored: [JSONValue]
         var fetchedAt: Double
         var refreshAt: Double
         var expiresAt: Double
@@ -48,7 +50,7 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
     }
 
     private enum Outcome {
-        case keys([Key], kids: [String], ttl: Int)
+        case keys([Key], kids: [Identifier], ignored: [JSONValue], ttl: Int)
         case failed(String)
         case deferred
     }
@@ -75,7 +77,8 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
                 options: JWKSEndpointOptions = JWKSEndpointOptions(),
                 fetcher: any JWKSFetcher = CurlJWKSFetcher(),
                 parse: @escaping Parse,
-                kidOf: @escaping @Sendable (Key) -> String?,
+                kidOf: @escaping @Sendable (Key) -> Identifier?,
+                ignoredKeys: @escaping @Sendable (JSONValue) -> [JSONValue] = { _ in [] },
                 now: @escaping @Sendable () -> Double = { monotonicSeconds() },
                 wallClock: any Clock = SystemClock()) throws(JWTGrantError) {
         try JWKSURLPolicy.validate(url)
@@ -84,6 +87,7 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
         self.fetcher = fetcher
         self.parse = parse
         self.kidOf = kidOf
+        self.ignoredKeys = ignoredKeys
         self.now = now
         self.wallClock = wallClock
     }
@@ -96,7 +100,7 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
     ///
     /// Throws `.keyNotFound` when the set is fine but has no candidate, and
     /// `.keySourceUnavailable` when no usable set can be had.
-    public func keys(kid: String?) throws(JWTGrantError) -> [Key] {
+    public func keys(kid: Identifier?) throws(JWTGrantError) -> [Key] {
         lock.lock()
         defer { lock.unlock() }
         var waited = false          // a fetch completed while this call waited for it
@@ -215,8 +219,8 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
             case .failure(let e): return .failed("not JSON: \(e.reason)")
             }
             do {
-                let (keys, kids) = try interpret(doc)
-                return .keys(keys, kids: kids, ttl: options.ttl(maxAge: maxAge))
+                let (keys, kids, ignored) = try interpret(doc)
+                return .keys(keys, kids: kids, ignored: ignored, ttl: options.ttl(maxAge: maxAge))
             } catch {
                 return .failed(error.reason)
             }
@@ -227,14 +231,14 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
     /// objects) and parses the keys. A fetched document that fails is
     /// `.keySourceUnavailable`; a supplied one keeps the parser's code
     /// (`.badKey` for unusable key material), or `.invalidArgument` for the shape.
-    private func interpret(_ doc: JSONValue, supplied: Bool = false) throws(JWTGrantError) -> ([Key], [String]) {
+    private func interpret(_ doc: JSONValue, supplied: Bool = false) throws(JWTGrantError) -> ([Key], [Identifier], [JSONValue]) {
         let shapeCode: ErrorCode = supplied ? .invalidArgument : .keySourceUnavailable
         try JWKSDocument.checkShape(doc, code: shapeCode)
         let keys: [Key]
         do { keys = try parse(doc) } catch {
             throw JWTGrantError(supplied ? error.code : .keySourceUnavailable, "not a usable JWKS: \(error.reason)")
         }
-        return (keys, keys.compactMap(kidOf))
+        return (keys, keys.compactMap(kidOf), ignoredKeys(doc))
     }
 
     /// With the lock held: records what a fetch produced and wakes waiters.
@@ -242,8 +246,8 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
         let t = now()
         fetchCount += 1
         switch outcome {
-        case .keys(let keys, let kids, let ttl):
-            install(keys, kids: kids, ttl: ttl, at: t)
+        case .keys(let keys, let kids, let ignored, let ttl):
+            install(keys, kids: kids, ignored: ignored, ttl: ttl, at: t)
         case .failed(let reason):
             lastError = reason
             lastFailureAt = t
@@ -255,11 +259,11 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
         lock.broadcast()
     }
 
-    private func install(_ keys: [Key], kids: [String], ttl: Int, at t: Double) {
+    private func install(_ keys: [Key], kids: [Identifier], ignored: [JSONValue], ttl: Int, at t: Double) {
         let lifetime = Double(ttl)
         let ahead = options.refreshAhead
         let expires = t + lifetime
-        cached = Cached(keys: keys, kids: kids, fetchedAt: t,
+        cached = Cached(keys: keys, kids: kids, ignored: ignored, fetchedAt: t,
                         refreshAt: ahead > 0 ? t + lifetime * (1 - ahead) : expires,
                         expiresAt: expires,
                         staleUntil: expires + Double(options.staleIfError))
@@ -268,14 +272,15 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
         lastFetchWall = wallClock.now()
     }
 
-    private func select(_ c: Cached, kid: String?) -> [Key] {
+    private func select(_ c: Cached, kid: Identifier?) -> [Key] {
         guard let kid else { return c.keys }
         let exact = c.keys.filter { kidOf($0) == kid }
         return exact.isEmpty ? c.keys.filter { kidOf($0) == nil } : exact
     }
 
-    private func notFound(_ kid: String?, _ c: Cached) -> JWTGrantError {
-        var why = kid.map { "no key with kid \"\(printable($0))\" in the JWKS of \(url)" }
+    private func notFound(_ kid: Identifier?, _ c: Cached) -> JWTGrantError {
+        // Names the rule, never the token's kid.
+        var why = kid.map { _ in "no key with the token's kid in the JWKS of \(url)" }
             ?? "the JWKS of \(url) has no keys"
         if let e = lastError { why += " (last refresh failed: \(e))" }
         return JWTGrantError(.keyNotFound, why)
@@ -291,10 +296,10 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
     /// parser's error (`.badKey`) when a key is unusable; the cached set is
     /// then left as it was.
     public func supply(document: JSONValue, maxAge: Int?) throws(JWTGrantError) {
-        let (keys, kids) = try interpret(document, supplied: true)
+        let (keys, kids, ignored) = try interpret(document, supplied: true)
         lock.withLock {
             guard !closed else { return }
-            install(keys, kids: kids, ttl: options.ttl(maxAge: maxAge), at: now())
+            install(keys, kids: kids, ignored: ignored, ttl: options.ttl(maxAge: maxAge), at: now())
             generation &+= 1
             lock.broadcast()
         }
@@ -309,8 +314,11 @@ public final class RemoteKeySet<Key>: @unchecked Sendable {
         let o = JSONValue.object()
         o.set("jwks_uri", .string(url))
         let ids = JSONValue.array()
-        for k in c?.kids ?? [] { ids.append(.string(k)) }
+        for k in c?.kids ?? [] { ids.append(.string(k.text)) }
         o.set("key_ids", ids)
+        let ignored = JSONValue.array()
+        for i in c?.ignored ?? [] { ignored.append(i) }
+        o.set("ignored_keys", ignored)
         o.set("last_fetch", wall.map { JSONValue.integer(Int64($0.isFinite ? max(0, min($0, 1e15)) : 0)) } ?? jsonNull())
         o.set("last_error", err.map { JSONValue.string($0) } ?? jsonNull())
         o.set("fetch_count", .integer(Int64(count)))

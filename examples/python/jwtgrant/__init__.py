@@ -4,10 +4,13 @@ libjwtgrant is an embeddable OAuth 2.0 JWT Bearer grant (RFC 7523)
 authorization server with a plain C ABI. This module wraps every function of
 the header, with no dependency beyond the standard library.
 
-Finding the library, in order:
+Install it with ``pip install examples/python`` (a package with type hints,
+standard library only). Finding the library, in order:
 
 1. the ``JWTGRANT_LIB`` environment variable (path to ``libjwtgrant.so``);
-2. ``libjwtgrant.so`` / ``libjwtgrant.so.1`` next to this module;
+2. the system's dynamic loader: ``libjwtgrant.so.1`` as ``dlopen`` finds it
+   (``LD_LIBRARY_PATH``, the ``ldconfig`` cache after ``scripts/install``
+   to a system prefix, the default directories);
 3. ``ctypes.util.find_library("jwtgrant")``.
 
 Usage::
@@ -31,11 +34,13 @@ Usage::
             "&assertion=" + assertion)
         print(http_status, body["access_token"])
 
-Errors raise :class:`JWTGrantError` with ``.status`` (the negative C code),
+``exchange_token`` returns a :class:`TokenResponse` (a named tuple
+``status, http_status, body``). Errors raise :class:`JWTGrantError` with
+``.status`` (the negative C code),
 ``.name`` (``"JWTGRANT_EEXPIRED"``), ``.oauth_error`` (``"invalid_grant"``)
 and ``.message`` (the library's text, which never contains the token).
 
-Memory follows the library's rule (see STYLE.md, "Python ctypes"): every
+Memory follows the library's rule: every
 string the library hands out is declared ``c_void_p``, copied with
 ``ctypes.string_at`` and released with ``jwtgrant_free`` at once, so no
 library memory outlives a call.
@@ -67,6 +72,10 @@ it raises does not escape into C: it becomes the fetch's failure reason
 registered with an inline ``"jwks"``; for a ``"certificate"`` issuer it
 raises ``JWTGRANT_EINVAL``, for an unknown name ``JWTGRANT_ENOTFOUND``.
 
+A Server belongs to the process that created it: after ``os.fork()`` the
+child creates its own (the parent's raises ``JWTGRANT_EINVAL`` there; see
+THREAD SAFETY in the header).
+
 For tests of the C ABI itself, :class:`Raw` calls any function with any
 argument, including NULL (``None``) for inputs, outputs and the context::
 
@@ -83,13 +92,17 @@ import ctypes.util
 import json
 import os
 import threading
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Union
 
 __all__ = [
-    "JWTGrantError", "Library", "Server", "Raw", "OutStr", "OutPtr", "OutInt32",
+    "__version__", "JWTGrantError", "Library", "Server", "TokenResponse", "Raw", "OutStr", "OutPtr", "OutInt32",
     "load", "version", "version_number", "status_name", "oauth_error",
     "JWT_BEARER_GRANT", "STATUS_CODES", "PENDING", "JWKS_FETCH_PENDING", "JWKS_FETCH_FN",
 ]
+
+# The version of this binding: the header's JWTGRANT_VERSION_STRING it was
+# written for (pyproject.toml reads it from here).
+__version__ = "0.1.0"
 
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
@@ -123,7 +136,12 @@ STATUS_CODES = {
     "JWTGRANT_EUNSUPPORTED_GRANT": -25,
     "JWTGRANT_EINVALID_SCOPE": -26,
     "JWTGRANT_EINVALID_TOKEN": -27,
+    "JWTGRANT_EASSERTION_LIFETIME": -28,
     "JWTGRANT_EUNAVAILABLE": -29,
+    "JWTGRANT_ESUBJECT_NOT_ALLOWED": -30,
+    "JWTGRANT_ECLIENT_NOT_ALLOWED": -31,
+    "JWTGRANT_EISSUER_EXPIRED": -32,
+    "JWTGRANT_EJTI_REQUIRED": -33,
 }
 # Module constants OK, EINVAL, ... as in C without the prefix.
 globals().update({k[len("JWTGRANT_"):]: v for k, v in STATUS_CODES.items()})
@@ -181,11 +199,16 @@ _PROTOTYPES = {
     "jwtgrant_remove_issuer": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_char_p, _c_char_pp]),
     "jwtgrant_list_issuers": (ctypes.c_int32, [ctypes.c_void_p, _c_char_pp, _c_char_pp]),
     "jwtgrant_register_client": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_char_p, _c_char_pp]),
+    "jwtgrant_remove_client": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_char_p, _c_char_pp]),
+    "jwtgrant_list_clients": (ctypes.c_int32, [ctypes.c_void_p, _c_char_pp, _c_char_pp]),
+    "jwtgrant_rotate_client_secret": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p,
+                                                       ctypes.c_int64, _c_char_pp]),
     "jwtgrant_verify_assertion": (ctypes.c_int32,
                                   [ctypes.c_void_p, ctypes.c_char_p, _c_char_pp, _c_char_pp]),
     "jwtgrant_exchange_token": (ctypes.c_int32,
                                 [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p,
                                  ctypes.POINTER(ctypes.c_int32), _c_char_pp]),
+    "jwtgrant_token_body_limit": (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), _c_char_pp]),
     "jwtgrant_jwks": (ctypes.c_int32, [ctypes.c_void_p, _c_char_pp, _c_char_pp]),
     "jwtgrant_verify_access_token": (ctypes.c_int32,
                                      [ctypes.c_void_p, ctypes.c_char_p, _c_char_pp, _c_char_pp]),
@@ -207,15 +230,16 @@ _PROTOTYPES = {
 }
 
 
-def _candidates() -> list:
+def _candidates() -> List[str]:
+    """JWTGRANT_LIB alone when it is set; otherwise the SONAME, which the
+    system's loader resolves (LD_LIBRARY_PATH, ld.so.cache, default
+    directories), then what ctypes.util.find_library reports."""
     env = os.environ.get("JWTGRANT_LIB")
     if env:
         return [env]
-    here = os.path.dirname(os.path.abspath(__file__))
-    found = [os.path.join(here, n) for n in ("libjwtgrant.so", "libjwtgrant.so.1")
-             if os.path.exists(os.path.join(here, n))]
+    found = ["libjwtgrant.so.1"]
     name = ctypes.util.find_library("jwtgrant")
-    if name:
+    if name and name not in found:
         found.append(name)
     return found
 
@@ -241,7 +265,8 @@ class Library:
             except OSError as e:
                 errors.append(f"{p}: {e}")
         else:
-            raise OSError("cannot load libjwtgrant: " + "; ".join(errors))
+            raise OSError("cannot load libjwtgrant (set JWTGRANT_LIB to the path of libjwtgrant.so, "
+                          "or install it where the loader finds it): " + "; ".join(errors))
         self.missing = []
         for name, (restype, argtypes) in _PROTOTYPES.items():
             try:
@@ -303,7 +328,16 @@ def oauth_error(status: int) -> Optional[str]:
 
 
 class JWTGrantError(Exception):
-    """A failure reported by libjwtgrant."""
+    """A failure reported by libjwtgrant.
+
+    ``status`` is the negative C status code, ``name`` its name
+    (``"JWTGRANT_EEXPIRED"``), ``oauth_error`` the OAuth error it maps to
+    (``"invalid_grant"``), ``message`` the library's text (never a token)."""
+
+    status: int
+    name: str
+    oauth_error: Optional[str]
+    message: Optional[str]
 
     def __init__(self, status: int, message: Optional[str] = None, lib: Optional[Library] = None):
         lib = lib or load()
@@ -313,6 +347,16 @@ class JWTGrantError(Exception):
         self.oauth_error = p.decode() if p is not None else None
         self.message = message
         super().__init__(f"{self.name} ({status}): {message}")
+
+
+class TokenResponse(NamedTuple):
+    """What :meth:`Server.exchange_token` answers: the C status
+    (``OK`` or the failure), the HTTP status to send, and the JSON body
+    parsed (RFC 6749 5.1 or 5.2)."""
+
+    status: int
+    http_status: int
+    body: Optional[Dict[str, Any]]
 
 
 def _arg(v: Any) -> Any:
@@ -386,31 +430,58 @@ class Server:
         err = ctypes.c_void_p()
         self._check(self._lib.jwtgrant_remove_issuer(self._ctx(), _arg(name), ctypes.byref(err)), err)
 
-    def list_issuers(self) -> list:
+    def list_issuers(self) -> List[Dict[str, Any]]:
         return json.loads(self._call_out(self._lib.jwtgrant_list_issuers))
 
     def register_client(self, client: Union[dict, str]) -> None:
+        """Registers an application: ``client_id``, ``client_secret`` (absent
+        only for a public client, ``"token_endpoint_auth_method": "none"``),
+        ``token_endpoint_auth_method``, ``grant_types``, ``scopes`` (absent:
+        the client may request no scope)."""
         err = ctypes.c_void_p()
         self._check(self._lib.jwtgrant_register_client(self._ctx(), _arg(client), ctypes.byref(err)), err)
 
-    def verify_assertion(self, assertion: Union[str, bytes]) -> dict:
+    def remove_client(self, client_id: str) -> None:
+        """Removes an application (``JWTGrantError`` ``JWTGRANT_ENOTFOUND`` if unknown)."""
+        err = ctypes.c_void_p()
+        self._check(self._lib.jwtgrant_remove_client(self._ctx(), _arg(client_id), ctypes.byref(err)), err)
+
+    def list_clients(self) -> List[Dict[str, Any]]:
+        """The applications, sorted by client_id, never with a secret."""
+        return json.loads(self._call_out(self._lib.jwtgrant_list_clients))
+
+    def rotate_client_secret(self, client_id: str, new_secret: str, grace_seconds: int = 0) -> None:
+        """Gives a client a new secret; the old one stays valid
+        ``grace_seconds`` more seconds (0: replaced at once)."""
+        err = ctypes.c_void_p()
+        self._check(self._lib.jwtgrant_rotate_client_secret(self._ctx(), _arg(client_id), _arg(new_secret),
+                                                            int(grace_seconds), ctypes.byref(err)), err)
+
+    def verify_assertion(self, assertion: Union[str, bytes]) -> Dict[str, Any]:
         """The verified claims plus ``_issuer_name``; raises JWTGrantError."""
         return json.loads(self._call_out(self._lib.jwtgrant_verify_assertion, _arg(assertion)))
 
-    def exchange_token(self, authorization: Optional[str], body: Union[str, bytes]):
+    def exchange_token(self, authorization: Optional[str], body: Union[str, bytes]) -> TokenResponse:
         """The token endpoint. Never raises for a failed grant: returns
-        ``(status, http_status, response_dict)``."""
+        ``TokenResponse(status, http_status, body)``."""
         http = ctypes.c_int32(0)
         out = ctypes.c_void_p()
         rc = self._lib.jwtgrant_exchange_token(self._ctx(), _arg(authorization), _arg(body),
                                                ctypes.byref(http), ctypes.byref(out))
         text = self._lib.take_string(out)
-        return rc, http.value, (json.loads(text) if text is not None else None)
+        return TokenResponse(rc, http.value, json.loads(text) if text is not None else None)
 
-    def jwks(self) -> dict:
+    def token_body_limit(self) -> int:
+        """The largest token request body exchange_token accepts, in bytes
+        (max_assertion_size + 32768)."""
+        out, err = ctypes.c_size_t(), ctypes.c_void_p()
+        self._check(self._lib.jwtgrant_token_body_limit(self._ctx(), ctypes.byref(out), ctypes.byref(err)), err)
+        return out.value
+
+    def jwks(self) -> Dict[str, Any]:
         return json.loads(self._call_out(self._lib.jwtgrant_jwks))
 
-    def verify_access_token(self, token: Union[str, bytes]) -> dict:
+    def verify_access_token(self, token: Union[str, bytes]) -> Dict[str, Any]:
         return json.loads(self._call_out(self._lib.jwtgrant_verify_access_token, _arg(token)))
 
     # -- JWKS endpoints: host-side fetching --------------------------------
