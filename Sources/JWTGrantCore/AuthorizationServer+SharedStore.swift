@@ -57,6 +57,11 @@ extension AuthorizationServer {
     /// Loads the store's issuers and clients into the registries.
     func reload(force: Bool) throws(JWTGrantError) {
         guard let shared, let sync = sharedSync, let sharedClients else { return }
+        // This process's writes are counted before anything is read: a
+        // registration, removal or rotation made here while the documents
+        // are read must not be undone by them.
+        let issuerEpoch = sync.state.withLock { $0.localWrites }
+        let clientEpoch = sharedClients.writeEpoch
         let generation = try shared.generation()
         if !force, sync.state.withLock({ $0.generation }) == generation { return }
         // The generation is read before the documents: a change made while
@@ -64,6 +69,8 @@ extension AuthorizationServer {
         let issuerDocs = try shared.documents(.issuer)
         let clientDocs = try shared.documents(.client)
         sync.state.withLock { st in
+            let clientsApplied = sharedClients.replaceAll(clientDocs, ifNoWritesSince: clientEpoch)
+            guard st.localWrites == issuerEpoch else { return }   // generation left as is: reload next time
             var stored: [Identifier: [UInt8]] = [:]
             for d in issuerDocs { stored[Identifier(bytes: d.name)] = d.document }
             for (name, _) in st.issuerDocuments where stored[name] == nil {
@@ -75,8 +82,7 @@ extension AuthorizationServer {
                     install(issuer, document: document, name: name, into: &st)
                 }
             }
-            sharedClients.replaceAll(clientDocs)
-            st.generation = generation
+            if clientsApplied { st.generation = generation }
         }
     }
 
@@ -118,6 +124,7 @@ extension AuthorizationServer {
             throw error
         }
         sync.state.withLock { st in
+            st.localWrites &+= 1
             if st.issuerDocuments[name] == document, issuers.lookup(name: name) != nil {
                 issuer.keySource.close()      // the same registration is installed already
             } else {
@@ -131,6 +138,7 @@ extension AuthorizationServer {
         let key = Identifier(name)
         let existed = try shared.removeDocument(.issuer, name: key.bytes)
         let local = sync.state.withLock { st -> Bool in
+            st.localWrites &+= 1
             st.issuerDocuments[key] = nil
             return (try? issuers.remove(name: name)) != nil
         }

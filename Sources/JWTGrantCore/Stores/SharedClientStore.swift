@@ -23,6 +23,10 @@ public final class SharedClientStore: ClientStore, @unchecked Sendable {
     let shared: any SharedStore
     private let lock = ReadWriteLock()
     private var clients: [Identifier: Client] = [:]
+    /// Counts this process's writes to the cache (register, remove, update),
+    /// so that a reload whose documents were read before one of them does
+    /// not put the older state back (`replaceAll(_:ifNoWritesSince:)`).
+    private var localWrites: UInt64 = 0
     /// Attempts of one `update` against concurrent changes of the same client
     /// by other processes before it gives up with `.unavailable`.
     static let updateAttempts = 64
@@ -48,9 +52,9 @@ public final class SharedClientStore: ClientStore, @unchecked Sendable {
             guard let stored = Self.decode(existing), Self.same(stored, client, secret: secret) else {
                 throw JWTGrantError(.alreadyExists, "a client with this client_id is already registered (with other content)")
             }
-            lock.withWriteLock { clients[id] = stored }
+            lock.withWriteLock { clients[id] = stored; localWrites &+= 1 }
         } else {
-            lock.withWriteLock { clients[id] = client }
+            lock.withWriteLock { clients[id] = client; localWrites &+= 1 }
         }
     }
 
@@ -59,7 +63,7 @@ public final class SharedClientStore: ClientStore, @unchecked Sendable {
     public func remove(id clientID: String) throws(JWTGrantError) -> Bool {
         let key = Identifier(clientID)
         let existed = try shared.removeDocument(.client, name: key.bytes)
-        lock.withWriteLock { clients[key] = nil }
+        lock.withWriteLock { clients[key] = nil; localWrites &+= 1 }
         return existed
     }
 
@@ -72,7 +76,7 @@ public final class SharedClientStore: ClientStore, @unchecked Sendable {
         let key = Identifier(clientID)
         for _ in 0..<Self.updateAttempts {
             guard let current = try shared.document(.client, name: key.bytes) else {
-                lock.withWriteLock { clients[key] = nil }
+                lock.withWriteLock { clients[key] = nil; localWrites &+= 1 }
                 return nil
             }
             guard let stored = Self.decode(current), stored.id == key else {
@@ -80,7 +84,7 @@ public final class SharedClientStore: ClientStore, @unchecked Sendable {
             }
             let next = try transform(stored)
             if try shared.replaceDocument(.client, name: key.bytes, expected: current, document: Self.encode(next)) {
-                lock.withWriteLock { clients[key] = next }
+                lock.withWriteLock { clients[key] = next; localWrites &+= 1 }
                 return next
             }
         }
@@ -92,13 +96,25 @@ public final class SharedClientStore: ClientStore, @unchecked Sendable {
         lock.withReadLock { Array(clients.values) }
     }
 
-    /// Replaces the cache with the store's documents (a generation change).
-    func replaceAll(_ documents: [(name: [UInt8], document: [UInt8])]) {
+    /// The count of this process's cache writes (read before a reload
+    /// reads the store).
+    var writeEpoch: UInt64 { lock.withReadLock { localWrites } }
+
+    /// Replaces the cache with the store's documents (a generation change),
+    /// unless this process wrote to the cache since `epoch`: the documents
+    /// may then predate that write (a removal or a rotation would be undone
+    /// until the next reload). Whether it replaced the cache.
+    @discardableResult
+    func replaceAll(_ documents: [(name: [UInt8], document: [UInt8])], ifNoWritesSince epoch: UInt64) -> Bool {
         var fresh: [Identifier: Client] = [:]
         for d in documents {
             if let c = Self.decode(d.document), c.id.bytes == d.name { fresh[c.id] = c }
         }
-        lock.withWriteLock { clients = fresh }
+        return lock.withWriteLock { () -> Bool in
+            guard localWrites == epoch else { return false }
+            clients = fresh
+            return true
+        }
     }
 
     /// Whether `new` registers what `stored` holds: the same id, grant

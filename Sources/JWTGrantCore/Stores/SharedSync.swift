@@ -14,6 +14,10 @@ final class SharedSync: @unchecked Sendable {
     struct State {
         var generation: Int64 = -1
         var issuerDocuments: [Identifier: [UInt8]] = [:]
+        /// Counts this process's issuer registrations and removals, so that
+        /// a reload whose documents predate one of them leaves the issuers
+        /// alone (the next check reloads).
+        var localWrites: UInt64 = 0
     }
 
     static func nowMs() -> Int64 { Int64(monotonicSeconds() * 1000) }

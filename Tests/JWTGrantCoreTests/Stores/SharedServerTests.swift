@@ -149,6 +149,31 @@ class SharedServerTests: XCTestCase {
         XCTAssertEqual(try a.listClients().elements.first?["auth_methods"]?.elements.count, 1)
     }
 
+    /// A reload whose documents were read before a write of this process
+    /// (here: an empty store snapshot, then a registration) leaves the cache
+    /// alone and the generation unread, so the next check reloads: a
+    /// removal or rotation is never undone by an older snapshot.
+    func testAReloadOlderThanALocalWriteDoesNotUndoIt() throws {
+        let url = try storeURL()
+        let a = try server(url)
+        let clients = try XCTUnwrap(a.sharedClients)
+        let before = clients.writeEpoch
+        try a.registerClient(json: Self.clientJSON)
+        XCTAssertFalse(clients.replaceAll([], ifNoWritesSince: before))
+        XCTAssertNotNil(try a.clients.client(id: "app"), "the older snapshot did not remove it")
+        try a.clients.rotateSecret(id: "app", newSecret: "rotated", graceSeconds: 0)
+        XCTAssertFalse(clients.replaceAll([(Array("app".utf8), SharedClientStore.encode(try XCTUnwrap(
+            Optional(Client(clientID: "app", secretHash: ClientSecretHash(hashing: "app-secret"),
+                            grantTypes: [Client.jwtBearerGrantType], scopes: nil)))))],
+                                          ifNoWritesSince: before))
+        XCTAssertEqual(exchange(a, try TestIssuer("x").mint(), secret: "rotated").statusCode,
+                       ErrorCode.untrustedIssuer.rawValue, "the rotated secret authenticates (the refusal is the issuer's)")
+        XCTAssertEqual(exchange(a, try TestIssuer("x").mint(), secret: "app-secret").httpStatus, 401)
+        // With no write since, a snapshot is applied.
+        XCTAssertTrue(clients.replaceAll([], ifNoWritesSince: clients.writeEpoch))
+        XCTAssertNil(try a.clients.client(id: "app"))
+    }
+
     /// Rotations of one client from two servers at once are applied one
     /// after the other (compare-and-set on the stored document): with a grace
     /// period each keeps every earlier secret, so none is lost.
