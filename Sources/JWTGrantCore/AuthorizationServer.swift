@@ -5,6 +5,11 @@ public final class AuthorizationServer: @unchecked Sendable {
     public let clock: AdjustableClock
     public let issuers = IssuerRegistry()
     public let replay: any ReplayStore
+    /// The SQLite or Redis store shared with other processes; nil for `memory`.
+    public let shared: (any SharedStore)?
+    /// The client cache on a shared store; nil for `memory`.
+    let sharedClients: SharedClientStore?
+    let sharedSync: SharedSync?
     public let validator: AssertionValidator
     /// The registered applications (OAuth clients).
     public let clients: ClientRegistry
@@ -20,16 +25,27 @@ public final class AuthorizationServer: @unchecked Sendable {
         let config = try ServerConfig(json: configJSON)
         self.config = config
         self.clock = clock
-        let replay = MemoryReplayStore()
+        let shared = try Self.openSharedStore(config)
+        self.shared = shared
+        let replay: any ReplayStore = shared ?? MemoryReplayStore()
         self.replay = replay
         let validator = AssertionValidator(policy: ValidationPolicy(config), issuers: issuers,
                                            replay: replay, clock: clock)
         self.validator = validator
-        let clients = ClientRegistry(clock: clock)
+        let sharedClients = shared.map { SharedClientStore(shared: $0) }
+        self.sharedClients = sharedClients
+        self.sharedSync = shared.map { _ in SharedSync() }
+        let clients = sharedClients.map { ClientRegistry(store: $0, clock: clock) } ?? ClientRegistry(clock: clock)
         self.clients = clients
+        let signer: SigningKeySigner
+        if let shared, config.accessTokenSigningKey == nil {
+            signer = try Self.sharedSigner(config, shared)
+        } else {
+            signer = try SigningKeySigner(config)
+        }
         self.tokenEndpoint = TokenEndpoint(
             config: AccessTokenConfig(issuer: config.issuer, lifetime: Int(config.accessTokenLifetime)),
-            signer: try SigningKeySigner(config),
+            signer: signer,
             // The lean path: only what the access token needs leaves the
             // pipeline (the subject after subject_format, and the idp).
             verifier: { (assertion, use) throws(JWTGrantError) -> VerifiedGrant in
@@ -37,13 +53,29 @@ public final class AuthorizationServer: @unchecked Sendable {
                 return VerifiedGrant(subject: v.accessTokenSubjectBytes, idp: v.issuer.issuer)
             },
             clock: clock, clients: clients, maxAssertionBytes: config.maxAssertionBytes)
+        if shared != nil {
+            try reload(force: true)
+            sharedSync?.nextCheckMs.store(SharedSync.nowMs() + 1000, ordering: .relaxed)
+        }
     }
 
     deinit { issuers.closeAll() }
 
+    /// The store `config.store` names, opened (and its schema prepared); nil for `memory`.
+    static func openSharedStore(_ config: ServerConfig) throws(JWTGrantError) -> (any SharedStore)? {
+        switch config.store {
+        case .memory: return nil
+        case .sqlite(let path): return try SQLiteStore(path: path, options: config.storeOptions)
+        case .redis(let address): return try RedisStore(address: address, options: config.storeOptions)
+        }
+    }
+
     // MARK: trusted token issuers
 
     public func registerIssuer(json: String) throws(JWTGrantError) {
+        if let shared, let sharedSync {
+            return try registerSharedIssuer(json: json, shared: shared, sync: sharedSync)
+        }
         let issuer = try IssuerRegistration.parse(json) { (url, name) throws(JWTGrantError) -> any KeySource in
             try self.makeRemoteKeySource(url: url, issuerName: name)
         }
@@ -56,10 +88,14 @@ public final class AuthorizationServer: @unchecked Sendable {
     }
 
     public func removeIssuer(name: String) throws(JWTGrantError) {
+        if let shared, let sharedSync {
+            return try removeSharedIssuer(name: name, shared: shared, sync: sharedSync)
+        }
         try issuers.remove(name: name)
     }
 
     public func listIssuers() -> JSONValue {
+        refreshIfDue()
         let a = JSONValue.array()
         let now = clock.now()
         for i in issuers.all() { a.append(i.listingJSON(now: now)) }
@@ -99,15 +135,47 @@ public final class AuthorizationServer: @unchecked Sendable {
         }
     }
 
+    // MARK: applications and the token endpoint
+
+    /// Registers an application (`client_json`). On a shared store, a
+    /// registration identical to the stored one (the secret compared against
+    /// the stored hash) succeeds.
+    public func registerClient(json: String) throws(JWTGrantError) {
+        guard let sharedClients else {
+            try clients.register(json: json)
+            return
+        }
+        let (client, secret) = try ClientRegistry.parseClientAndSecret(json: json)
+        try sharedClients.register(client, secret: secret)
+    }
+
+    /// The applications as JSON (`ClientRegistry.list`); on a shared store
+    /// after reading the generation when it is due, so that another
+    /// process's registrations, removals and rotations show within a second.
+    public func listClients() throws(JWTGrantError) -> JSONValue {
+        refreshIfDue()
+        return try clients.list()
+    }
+
+    /// The token endpoint (`POST /oauth2/token`).
+    public func exchange(authorization: UnsafeRawBufferPointer?, body: UnsafeRawBufferPointer?) -> TokenResponse {
+        if let failure = refreshIfDue(), failure.code == .unavailable {
+            return TokenResponse(error: failure)
+        }
+        return tokenEndpoint.handle(authorization: authorization, body: body)
+    }
+
     // MARK: assertions
 
     /// Validates an assertion without consuming it; the claims plus "_issuer_name".
     public func verifyAssertion(_ token: UnsafeRawBufferPointer) throws(JWTGrantError) -> JSONValue {
-        try validator.validate(token, consume: false).claimsWithIssuerName()
+        refreshIfDue()
+        return try validator.validate(token, consume: false).claimsWithIssuerName()
     }
 
     /// `verifyAssertion` with the claims as JSON text from malloc (C callers).
     public func verifyAssertionText(_ token: UnsafeRawBufferPointer) throws(JWTGrantError) -> UnsafeMutablePointer<CChar> {
+        refreshIfDue()
         guard let text = try validator.validate(token, consume: false).claimsText() else {
             throw JWTGrantError(.outOfMemory, "out of memory for the claims")
         }
