@@ -21,7 +21,8 @@ public final class SQLiteStore: SharedStore, @unchecked Sendable {
     public static let schemaVersion: Int64 = 1
     static let maxIdleConnections = 8
     /// Seconds between purges of expired replay records (per process).
-    static let purgeInterval = 60.0
+    public static let defaultPurgeInterval = 60.0
+    let purgeInterval: Double
 
     public let path: String
     public let label: String
@@ -31,13 +32,15 @@ public final class SQLiteStore: SharedStore, @unchecked Sendable {
     private let writeLock = Locked<Void>(())
     private let nextPurge = Locked<Double>(0)
 
-    public init(path: String, options: StoreOptions = StoreOptions()) throws(JWTGrantError) {
+    public init(path: String, options: StoreOptions = StoreOptions(),
+                purgeInterval: Double = SQLiteStore.defaultPurgeInterval) throws(JWTGrantError) {
         self.path = path
+        self.purgeInterval = purgeInterval
         self.label = StoreLocation.sqlite(path: path).label
         self.busyTimeoutMs = options.busyTimeoutMs
         let first = try SQLiteConnection(path: path, busyTimeoutMs: busyTimeoutMs, label: label)
         try Self.prepareSchema(first)
-        nextPurge.withLock { $0 = monotonicSeconds() + Self.purgeInterval }
+        nextPurge.withLock { $0 = monotonicSeconds() + purgeInterval }
         idle.withLock { $0.append(first) }
     }
 
@@ -132,10 +135,11 @@ public final class SQLiteStore: SharedStore, @unchecked Sendable {
     }
 
     public func insertIfAbsent(_ key: ReplayKey, expiry: Double, now: Double) throws(JWTGrantError) -> Bool {
+        let interval = purgeInterval
         let purge = nextPurge.withLock { (next: inout Double) -> Bool in
             let t = monotonicSeconds()
             guard t >= next else { return false }
-            next = t + Self.purgeInterval
+            next = t + interval
             return true
         }
         return try withConnection { (c) throws(JWTGrantError) -> Bool in

@@ -79,6 +79,17 @@ final class SQLiteStoreTests: XCTestCase {
         XCTAssertTrue(try s.contains(ReplayKey("new4"), now: 50))
     }
 
+    func testInsertsPurgeExpiredRecordsOncePerInterval() throws {
+        let s = try SQLiteStore(path: temporaryDirectory(self) + "/a.db", purgeInterval: 0.3)
+        for i in 0..<20 { XCTAssertTrue(try s.insertIfAbsent(ReplayKey("old\(i)"), expiry: 10, now: 1)) }
+        XCTAssertTrue(try s.insertIfAbsent(ReplayKey("live"), expiry: 100, now: 20))
+        XCTAssertEqual(try s.replayRecordCount(), 21, "no purge before the interval")
+        usleep(350_000)
+        XCTAssertTrue(try s.insertIfAbsent(ReplayKey("next"), expiry: 100, now: 20))
+        XCTAssertEqual(try s.replayRecordCount(), 2, "the expired records went with the first insert after the interval")
+        XCTAssertFalse(try s.insertIfAbsent(ReplayKey("live"), expiry: 100, now: 20))
+    }
+
     func testFileIsCreatedOwnerOnlyInWALModeWithAVersionRow() throws {
         let path = temporaryDirectory(self) + "/a.db"
         let s = try SQLiteStore(path: path)
