@@ -34,6 +34,10 @@ let package = Package(
                        providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl",
                        providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis",
+                       providers: [.apt(["libhiredis-dev"])]),
         // The public header as a Clang module, so that `@c @implementation`
         // checks every exported Swift function against its C prototype.
         .systemLibrary(name: "CJWTGrantHeader"),
@@ -50,7 +54,7 @@ let package = Package(
         // The engine: pure Swift, no Foundation, no C ABI concerns.
         .target(
             name: "JWTGrantCore",
-            dependencies: ["COpenSSL", "CJansson", "CSodium", "CCurl", "CJOSEJSON"],
+            dependencies: ["COpenSSL", "CJansson", "CSodium", "CCurl", "CJOSEJSON", "CSQLite", "CHiredis"],
             swiftSettings: noStringProcessing
         ),
 

@@ -119,10 +119,12 @@ struct json_t;
 #define JWTGRANT_EINVALID_TOKEN         -27   /* not a valid access token of ours: "invalid_token" */
 /* exp lies further from now than grant_type.jwt.max_assertion_lifetime:
  * "invalid_grant" (400). */
-#define JWTGRANT_EASSERTION_LIFETIME    -28
+#define JWTGRANT_EASSERTION_LIFETIME    -28   /* exp beyond max_assertion_lifetime: "invalid_grant" */
+/* Shared stores ("store": "sqlite:..." or "redis://..."): the store cannot
+ * be reached or answered late; retry later. */
+#define JWTGRANT_EUNAVAILABLE           -29   /* store unavailable: "temporarily_unavailable" (503) */
 /* Per-issuer trust policy (the policy fields of jwtgrant_register_issuer);
- * each is "invalid_grant" (400) and leaves the assertion unconsumed. -29 is
- * reserved. */
+ * each is "invalid_grant" (400) and leaves the assertion unconsumed. */
 #define JWTGRANT_ESUBJECT_NOT_ALLOWED   -30   /* sub not in the issuer's allowed_subjects */
 #define JWTGRANT_ECLIENT_NOT_ALLOWED    -31   /* client not in the issuer's allowed_clients */
 #define JWTGRANT_EISSUER_EXPIRED        -32   /* the issuer's trust ended (expires_at) */
@@ -183,12 +185,59 @@ JWTGRANT_API void jwtgrant_free(void *ptr);
  *                     key; generated at start when absent),
  *                     algorithm ("ES256", "RS256" or "EdDSA"; default the
  *                     signing key's, ES256 for a generated key) }
- *     store                  "memory" (the only store implemented so far)
+ *     store                  where the shared state lives ("memory"):
+ *                            "memory": in this context only;
+ *                            "sqlite:PATH": a SQLite file shared by every
+ *                              process of the machine (WAL mode; created
+ *                              with mode 0600; PATH's directory must be
+ *                              writable: the -wal and -shm files live
+ *                              beside it);
+ *                            "redis://[:PASSWORD@]HOST:PORT[/DB]": a Redis
+ *                              server shared by every process on every
+ *                              machine (keys under store_options.key_prefix).
+ *                            See "Shared stores" below.
+ *     store_options: { connect_timeout, command_timeout (Redis, ms, 250
+ *                      each), key_prefix (Redis, "jwtgrant:"),
+ *                      busy_timeout (SQLite, ms a statement waits for
+ *                      another process's lock, 1000) }
  *     max_assertion_size     bytes, 1024..1048576 (32768); also sets the
  *                            token endpoint's body limit to this + 32768
  * @param[out] error_out    optional; message on failure (free with jwtgrant_free).
- * @return JWTGRANT_OK, JWTGRANT_EINVAL, JWTGRANT_EKEY (bad signing_key),
- *         JWTGRANT_ESTORE.
+ * @return JWTGRANT_OK, JWTGRANT_EINVAL (also a malformed store value),
+ *         JWTGRANT_EKEY (bad signing_key), JWTGRANT_ESTORE (the store
+ *         answered unusably: not a SQLite database, a schema newer than this
+ *         library's, a file or directory that cannot be written, a refused
+ *         Redis password), JWTGRANT_EUNAVAILABLE (the store cannot be
+ *         reached or answered late).
+ *
+ * Shared stores. On a "sqlite:" or "redis://" store, every context opened
+ * on the same store shares:
+ *   - the replay records: consuming an assertion is one atomic
+ *     insert-if-absent, so of all processes and machines exactly one
+ *     exchange of an assertion succeeds;
+ *   - the issuers and clients: registrations and removals are written to
+ *     the store before they return JWTGRANT_OK (a process killed right
+ *     afterwards loses none); a context starts with what the store holds and
+ *     sees other processes' changes within one second (it reads the store's
+ *     generation counter at most once a second, on a request). Registering
+ *     an issuer or client identical to the stored one is JWTGRANT_OK (every
+ *     worker registering the same configuration at start-up); the same name
+ *     with other content is JWTGRANT_EEXISTS. Client secrets are stored only
+ *     as salted hashes;
+ *   - the access-token signing key, when access_token.signing_key is not
+ *     configured: the first context generates it and stores it (a PRIVATE
+ *     KEY, unencrypted: protect the SQLite file and the Redis server as a
+ *     secret); every context signs with it and jwtgrant_jwks() gives the
+ *     same document everywhere.
+ * Faults fail closed: when the store cannot be reached or answers late
+ * (Redis: command_timeout; SQLite: busy_timeout, I/O errors), no assertion
+ * is accepted: jwtgrant_exchange_token answers HTTP 503
+ * {"error":"temporarily_unavailable"} with JWTGRANT_EUNAVAILABLE (its
+ * error_description is the generic text of that status: the store's address
+ * is not for the client). The error messages of the other functions
+ * (jwtgrant_verify_assertion, the registrations) name the store and the
+ * reason, never a password. Service resumes by itself when the store is
+ * back.
  */
 JWTGRANT_API int32_t jwtgrant_ctx_new(jwtgrant_ctx **out, const char *config_json,
                                       char **error_out);
@@ -267,17 +316,23 @@ JWTGRANT_API int32_t jwtgrant_ctx_set_time(jwtgrant_ctx *ctx, int64_t unix_time,
  *                     assertion refused by policy is not consumed. To
  *                     change a policy, remove the issuer and register it
  *                     again with the new content.
+ *                     On a shared store the policy is part of the stored
+ *                     registration document: every process applies it.
  * @return JWTGRANT_OK, JWTGRANT_EINVAL (also: a key file missing,
  *         unreadable, not a regular file or over 1 MiB; the message names
  *         the path, never the content), JWTGRANT_EEXISTS (name or issuer
- *         value taken), JWTGRANT_EKEY.
+ *         value taken; on a shared store, the name stored with other
+ *         content), JWTGRANT_EKEY, and on a shared store JWTGRANT_ESTORE or
+ *         JWTGRANT_EUNAVAILABLE (nothing registered).
  */
 JWTGRANT_API int32_t jwtgrant_register_issuer(jwtgrant_ctx *ctx, const char *issuer_json,
                                               char **error_out);
 
 /** Removes the trusted token issuer called `name`. Its assertions are
- *  rejected from the moment this returns.
- *  @return JWTGRANT_OK, JWTGRANT_EINVAL, JWTGRANT_ENOTFOUND. */
+ *  rejected from the moment this returns (by other processes sharing the
+ *  store within one second).
+ *  @return JWTGRANT_OK, JWTGRANT_EINVAL, JWTGRANT_ENOTFOUND, and on a shared
+ *          store JWTGRANT_ESTORE or JWTGRANT_EUNAVAILABLE. */
 JWTGRANT_API int32_t jwtgrant_remove_issuer(jwtgrant_ctx *ctx, const char *name,
                                             char **error_out);
 
@@ -330,7 +385,11 @@ JWTGRANT_API int32_t jwtgrant_list_issuers(jwtgrant_ctx *ctx, char **issuers_jso
  *                     scopes lists what the client may request; absent or
  *                     [] means it may request no scope at all (a request
  *                     with a scope parameter is then invalid_scope).
- * @return JWTGRANT_OK, JWTGRANT_EINVAL, JWTGRANT_EEXISTS.
+ *                     On a shared store, registering the client again with
+ *                     the same content (secret, authentication method,
+ *                     grant types, scopes, access_token_lifetime) is OK.
+ * @return JWTGRANT_OK, JWTGRANT_EINVAL, JWTGRANT_EEXISTS, and on a shared
+ *         store JWTGRANT_ESTORE or JWTGRANT_EUNAVAILABLE.
  */
 JWTGRANT_API int32_t jwtgrant_register_client(jwtgrant_ctx *ctx, const char *client_json,
                                               char **error_out);
@@ -340,8 +399,12 @@ JWTGRANT_API int32_t jwtgrant_register_client(jwtgrant_ctx *ctx, const char *cli
  * requests fail with invalid_client from the moment this returns (a request
  * already past client authentication finishes). Thread-safe.
  *
+ * On a shared store the client is removed from the store before this
+ * returns; other processes refuse it within one second.
+ *
  * @return JWTGRANT_OK, JWTGRANT_EINVAL (NULL argument),
- *         JWTGRANT_ENOTFOUND (no such client).
+ *         JWTGRANT_ENOTFOUND (no such client), and on a shared store
+ *         JWTGRANT_ESTORE or JWTGRANT_EUNAVAILABLE (nothing removed).
  */
 JWTGRANT_API int32_t jwtgrant_remove_client(jwtgrant_ctx *ctx, const char *client_id,
                                             char **error_out);
@@ -354,7 +417,8 @@ JWTGRANT_API int32_t jwtgrant_remove_client(jwtgrant_ctx *ctx, const char *clien
  * (how many secrets authenticate the client now: 0 for a public client, 2 or
  * more during a rotation's grace period) and, during a grace period,
  * "grace_until" (Unix seconds at which the last previous secret stops
- * working). Thread-safe.
+ * working). Thread-safe. On a shared store: the clients as of the last
+ * generation check (at most one second old).
  *
  * @param[out] clients_json_out  new string, free with jwtgrant_free; NULL on
  *                               failure.
@@ -372,11 +436,20 @@ JWTGRANT_API int32_t jwtgrant_list_clients(jwtgrant_ctx *ctx, char **clients_jso
  * so that the client's instances can be updated one by one; secrets of
  * earlier rotations still in their grace period keep their own end.
  * Thread-safe: concurrent rotations of one client apply one after the other.
+ * On a shared store the new secret and the grace secrets (salted hashes,
+ * with their end) are written to the store before this returns, and
+ * concurrent rotations from several processes also apply one after the
+ * other (compare-and-set on the stored registration); other processes use
+ * them within one second. The stored registration then holds the new
+ * secret: registering the client again with the old one is
+ * JWTGRANT_EEXISTS.
  *
  * @param new_secret     the new secret, non-empty UTF-8.
  * @param grace_seconds  0 ... 31536000 (one year).
  * @return JWTGRANT_OK, JWTGRANT_EINVAL (NULL or empty argument, grace out of
- *         range, a public client), JWTGRANT_ENOTFOUND (no such client).
+ *         range, a public client), JWTGRANT_ENOTFOUND (no such client),
+ *         and on a shared store JWTGRANT_ESTORE or JWTGRANT_EUNAVAILABLE
+ *         (nothing changed).
  */
 JWTGRANT_API int32_t jwtgrant_rotate_client_secret(jwtgrant_ctx *ctx, const char *client_id,
                                                    const char *new_secret, int64_t grace_seconds,
@@ -423,7 +496,9 @@ JWTGRANT_API int32_t jwtgrant_verify_assertion_json(jwtgrant_ctx *ctx, const cha
  *
  * @param authorization      the raw Authorization header value, or NULL.
  * @param form_body          the raw application/x-www-form-urlencoded body.
- * @param[out] http_status_out    always set: 200, 400, 401 (or 500).
+ * @param[out] http_status_out    always set: 200, 400, 401, 503 (a shared
+ *                                store is unreachable: JWTGRANT_EUNAVAILABLE,
+ *                                "temporarily_unavailable") or 500.
  * @param[out] response_json_out  always set (unless NULL): the JSON body to
  *                                send, RFC 6749 5.1 or 5.2; new string, free
  *                                with jwtgrant_free. An error body's

@@ -7,6 +7,11 @@ public final class AuthorizationServer: @unchecked Sendable {
     public let clock: AdjustableClock
     public let issuers = IssuerRegistry()
     public let replay: any ReplayStore
+    /// The SQLite or Redis store shared with other processes; nil for `memory`.
+    public let shared: (any SharedStore)?
+    /// The client cache on a shared store; nil for `memory`.
+    let sharedClients: SharedClientStore?
+    let sharedSync: SharedSync?
     public let validator: AssertionValidator
     /// The registered applications (OAuth clients).
     public let clients: ClientRegistry
@@ -26,16 +31,27 @@ public final class AuthorizationServer: @unchecked Sendable {
         self.config = config
         self.clock = clock
         self.audit = AuditTrail(startedAt: clock.now())
-        let replay = MemoryReplayStore()
+        let shared = try Self.openSharedStore(config)
+        self.shared = shared
+        let replay: any ReplayStore = shared ?? MemoryReplayStore()
         self.replay = replay
         let validator = AssertionValidator(policy: ValidationPolicy(config), issuers: issuers,
                                            replay: replay, clock: clock)
         self.validator = validator
-        let clients = ClientRegistry(clock: clock)
+        let sharedClients = shared.map { SharedClientStore(shared: $0) }
+        self.sharedClients = sharedClients
+        self.sharedSync = shared.map { _ in SharedSync() }
+        let clients = sharedClients.map { ClientRegistry(store: $0, clock: clock) } ?? ClientRegistry(clock: clock)
         self.clients = clients
+        let signer: SigningKeySigner
+        if let shared, config.accessTokenSigningKey == nil {
+            signer = try Self.sharedSigner(config, shared)
+        } else {
+            signer = try SigningKeySigner(config)
+        }
         self.tokenEndpoint = TokenEndpoint(
             config: AccessTokenConfig(issuer: config.issuer, lifetime: Int(config.accessTokenLifetime)),
-            signer: try SigningKeySigner(config),
+            signer: signer,
             // The lean path: only what the access token needs leaves the
             // pipeline (the subject after subject_format, and the idp); the
             // audit facts keep the trusted issuer and the verified claims.
@@ -44,6 +60,10 @@ public final class AuthorizationServer: @unchecked Sendable {
                 return VerifiedGrant(subject: v.accessTokenSubjectBytes, idp: v.issuer.issuer)
             },
             clock: clock, clients: clients, maxAssertionBytes: config.maxAssertionBytes)
+        if shared != nil {
+            try reload(force: true)
+            sharedSync?.nextCheckMs.store(SharedSync.nowMs() + 1000, ordering: .relaxed)
+        }
     }
 
     deinit {
@@ -54,10 +74,22 @@ public final class AuthorizationServer: @unchecked Sendable {
         issuers.closeAll()
     }
 
+    /// The store `config.store` names, opened (and its schema prepared); nil for `memory`.
+    static func openSharedStore(_ config: ServerConfig) throws(JWTGrantError) -> (any SharedStore)? {
+        switch config.store {
+        case .memory: return nil
+        case .sqlite(let path): return try SQLiteStore(path: path, options: config.storeOptions)
+        case .redis(let address): return try RedisStore(address: address, options: config.storeOptions)
+        }
+    }
+
     // MARK: trusted token issuers
 
     @_optimize(size)
     public func registerIssuer(json: String) throws(JWTGrantError) {
+        if let shared, let sharedSync {
+            return try registerSharedIssuer(json: json, shared: shared, sync: sharedSync)
+        }
         let issuer = try IssuerRegistration.parse(json, now: clock.now()) { (url, name) throws(JWTGrantError) -> any KeySource in
             try self.makeRemoteKeySource(url: url, issuerName: name)
         }
@@ -70,10 +102,14 @@ public final class AuthorizationServer: @unchecked Sendable {
     }
 
     public func removeIssuer(name: String) throws(JWTGrantError) {
+        if let shared, let sharedSync {
+            return try removeSharedIssuer(name: name, shared: shared, sync: sharedSync)
+        }
         try issuers.remove(name: name)
     }
 
     public func listIssuers() -> JSONValue {
+        refreshIfDue()
         let a = JSONValue.array()
         let now = clock.now()
         for i in issuers.all() { a.append(i.listingJSON(now: now)) }
@@ -116,6 +152,29 @@ public final class AuthorizationServer: @unchecked Sendable {
         }
     }
 
+    // MARK: applications and the token endpoint
+
+    /// Registers an application (`client_json`). On a shared store, a
+    /// registration identical to the stored one (the secret compared against
+    /// the stored hash) succeeds.
+    public func registerClient(json: String) throws(JWTGrantError) {
+        guard let sharedClients else {
+            try clients.register(json: json)
+            return
+        }
+        let (client, secret) = try ClientRegistry.parseClientAndSecret(json: json)
+        try sharedClients.register(client, secret: secret)
+    }
+
+    /// The applications as JSON (`ClientRegistry.list`); on a shared store
+    /// after reading the generation when it is due, so that another
+    /// process's registrations, removals and rotations show within a second.
+    public func listClients() throws(JWTGrantError) -> JSONValue {
+        refreshIfDue()
+        return try clients.list()
+    }
+
+
     // MARK: assertions
 
     /// Validates an assertion without consuming it, counting it and sending
@@ -135,12 +194,14 @@ public final class AuthorizationServer: @unchecked Sendable {
 
     /// Validates an assertion without consuming it; the claims plus "_issuer_name".
     public func verifyAssertion(_ token: UnsafeRawBufferPointer) throws(JWTGrantError) -> JSONValue {
-        try observedVerification(token) { (v) throws(JWTGrantError) in try v.claimsWithIssuerName() }
+        refreshIfDue()
+        return try observedVerification(token) { (v) throws(JWTGrantError) in try v.claimsWithIssuerName() }
     }
 
     /// `verifyAssertion` with the claims as JSON text from malloc (C callers).
     public func verifyAssertionText(_ token: UnsafeRawBufferPointer) throws(JWTGrantError) -> UnsafeMutablePointer<CChar> {
-        try observedVerification(token) { (v) throws(JWTGrantError) -> UnsafeMutablePointer<CChar> in
+        refreshIfDue()
+        return try observedVerification(token) { (v) throws(JWTGrantError) -> UnsafeMutablePointer<CChar> in
             guard let text = v.claimsText() else {
                 throw JWTGrantError(.outOfMemory, "out of memory for the claims")
             }
@@ -155,7 +216,14 @@ public final class AuthorizationServer: @unchecked Sendable {
     public func exchange(authorization: UnsafeRawBufferPointer?, body: UnsafeRawBufferPointer?) -> TokenResponse {
         let start = monotonicSeconds()
         var record = TokenEndpoint.ExchangeRecord()
-        let response = tokenEndpoint.handle(authorization: authorization, body: body, record: &record)
+        let response: TokenResponse
+        if let failure = refreshIfDue(), failure.code == .unavailable {
+            // The shared store is unavailable: 503 at once, counted and logged.
+            record.error = failure
+            response = TokenResponse(error: failure)
+        } else {
+            response = tokenEndpoint.handle(authorization: authorization, body: body, record: &record)
+        }
         let micros = (monotonicSeconds() - start) * 1e6
         audit.exchange(record.error, reason: response.detail, httpStatus: response.httpStatus,
                        clientID: record.clientID, scope: record.scope, facts: record.facts, microseconds: micros,

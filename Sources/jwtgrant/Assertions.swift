@@ -16,6 +16,7 @@ public func jwtgrant_verify_assertion(_ ctx: OpaquePointer?, _ assertion: Unsafe
         if let claimsJSONOut {
             claimsJSONOut.pointee = try s.verifyAssertionText(token)
         } else {
+            s.refreshIfDue()
             try s.observedVerification(token) { (_) throws(JWTGrantError) in }
         }
     }

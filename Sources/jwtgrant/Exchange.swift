@@ -11,7 +11,7 @@ import CJansson
 public func jwtgrant_register_client(_ ctx: OpaquePointer?, _ clientJSON: UnsafePointer<CChar>?,
                                      _ errorOut: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
     withServer(ctx, errorOut) { (s) throws(JWTGrantError) in
-        try s.clients.register(json: try requiredString(clientJSON, "client_json"))
+        try s.registerClient(json: try requiredString(clientJSON, "client_json"))
     }
 }
 
@@ -29,7 +29,7 @@ public func jwtgrant_list_clients(_ ctx: OpaquePointer?, _ clientsJSONOut: Unsaf
     clientsJSONOut?.pointee = nil
     return withServer(ctx, errorOut) { (s) throws(JWTGrantError) in
         let out = try requiredOut(clientsJSONOut, "clients_json_out")
-        out.pointee = try jsonCString(s.clients.list())
+        out.pointee = try jsonCString(s.listClients())
     }
 }
 

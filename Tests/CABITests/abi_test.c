@@ -38,7 +38,10 @@ static void test_library(void) {
     CHECK(strcmp(jwtgrant_oauth_error(JWTGRANT_EKEY_SOURCE), "invalid_grant") == 0, "key source is invalid_grant");
     CHECK(strcmp(jwtgrant_oauth_error(JWTGRANT_EJTI_REQUIRED), "invalid_grant") == 0, "jti required is invalid_grant");
     CHECK(strcmp(jwtgrant_status_name(JWTGRANT_ECLIENT_NOT_ALLOWED), "JWTGRANT_ECLIENT_NOT_ALLOWED") == 0, "policy status name");
-    for (int32_t s = JWTGRANT_EINVAL; s >= JWTGRANT_EASSERTION_LIFETIME; s--) {
+    CHECK(strcmp(jwtgrant_oauth_error(JWTGRANT_EUNAVAILABLE), "temporarily_unavailable") == 0, "unavailable");
+    CHECK(strcmp(jwtgrant_status_name(JWTGRANT_EUNAVAILABLE), "JWTGRANT_EUNAVAILABLE") == 0, "unavailable name");
+    /* The codes are contiguous: -1 .. -33. */
+    for (int32_t s = JWTGRANT_EINVAL; s >= JWTGRANT_EJTI_REQUIRED; s--) {
         CHECK(strncmp(jwtgrant_status_name(s), "JWTGRANT_E", 10) == 0, "every code is named");
         CHECK(jwtgrant_oauth_error(s) != NULL, "every code maps to an oauth error");
     }
@@ -60,7 +63,9 @@ static void test_ctx(void) {
     EXPECT_STATUS(jwtgrant_ctx_new(&ctx, "{\"isuser\":\"typo\"}", &err), JWTGRANT_EINVAL);
     CHECK(err && strstr(err, "isuser") != NULL, "unknown field is named");
     jwtgrant_free(err);
-    EXPECT_STATUS(jwtgrant_ctx_new(&ctx, "{\"store\":\"redis://127.0.0.1:6379\"}", NULL), JWTGRANT_EINVAL);
+    EXPECT_STATUS(jwtgrant_ctx_new(&ctx, "{\"store\":\"redis://127.0.0.1\"}", NULL), JWTGRANT_EINVAL);
+    EXPECT_STATUS(jwtgrant_ctx_new(&ctx, "{\"store\":\"sqlite:\"}", NULL), JWTGRANT_EINVAL);
+    EXPECT_STATUS(jwtgrant_ctx_new(&ctx, "{\"store\":\"mysql://x\"}", NULL), JWTGRANT_EINVAL);
     EXPECT_STATUS(jwtgrant_ctx_new(&ctx, "{\"clock_skew\":-5}", NULL), JWTGRANT_EINVAL);
     EXPECT_STATUS(jwtgrant_ctx_new(&ctx, "{}", &err), JWTGRANT_OK);
     CHECK(err == NULL, "error_out cleared on success");

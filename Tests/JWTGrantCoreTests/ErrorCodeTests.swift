@@ -4,8 +4,7 @@ import XCTest
 final class ErrorCodeTests: XCTestCase {
     func testCodesAreContiguousAndNamed() {
         let raw = ErrorCode.allCases.map(\.rawValue)
-        // -29 is reserved (the shared stores' JWTGRANT_EUNAVAILABLE).
-        XCTAssertEqual(raw, Array((-28...(-1)).reversed()) + [-30, -31, -32, -33])
+        XCTAssertEqual(raw, Array((-33...(-1)).reversed()))
         XCTAssertEqual(Set(ErrorCode.allCases.map { "\($0.statusName)" }).count, ErrorCode.allCases.count)
     }
 
@@ -16,5 +15,12 @@ final class ErrorCodeTests: XCTestCase {
             XCTAssertEqual(c.httpStatus, 400)
         }
         XCTAssertEqual(ErrorCode.invalidClient.httpStatus, 401)
+    }
+
+    func testUnavailableIsA503TemporarilyUnavailable() {
+        XCTAssertEqual(ErrorCode.unavailable.rawValue, -29)
+        XCTAssertEqual("\(ErrorCode.unavailable.statusName)", "JWTGRANT_EUNAVAILABLE")
+        XCTAssertEqual("\(ErrorCode.unavailable.oauthError)", "temporarily_unavailable")
+        XCTAssertEqual(ErrorCode.unavailable.httpStatus, 503)
     }
 }

@@ -28,10 +28,11 @@
  * parent, so a bad file stops httpd with the library's message instead of
  * failing every request.
  *
- * One process, many threads: the replay store and a generated signing key
- * live in the process, so run a single child (ServerLimit 1 with the event
- * or worker MPM) and give access_token.signing_key in the configuration.
- * Several children would each accept the same assertion once.
+ * Several children: with "store": "sqlite:PATH" (or a Redis URL) in the
+ * configuration, the children share the replay records, the registrations
+ * and the access-token signing key, so any number of children (prefork,
+ * worker or event MPM) accept an assertion once and serve one JWKS. With the
+ * default "memory" store each child has its own: run a single child then.
  *
  * Build (see scripts/test):
  *   gcc -shared -fPIC -I$(apxs -q INCLUDEDIR) $(apr-1-config --includes --cppflags) \

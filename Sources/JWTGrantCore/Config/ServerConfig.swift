@@ -27,8 +27,10 @@ public struct ServerConfig: Sendable {
     /// "ES256", "RS256" or "EdDSA": the algorithm of issued tokens; nil means
     /// the one the signing key implies, or ES256 for a generated key.
     public var accessTokenAlgorithm: String?
-    /// `memory` (only one implemented so far).
-    public var store = "memory"
+    /// `memory`, `sqlite:PATH` or `redis://[:PASSWORD@]HOST:PORT[/DB]`.
+    public var store: StoreLocation = .memory
+    /// `store_options`: timeouts and the Redis key prefix.
+    public var storeOptions = StoreOptions()
     /// Largest assertion accepted, in bytes.
     public var maxAssertionBytes = 32 * 1024
 
@@ -65,13 +67,8 @@ public struct ServerConfig: Sendable {
             }
             try a.finish()
         }
-        if let v = try r.string("store") {
-            guard Identifier(v) == "memory" else {
-                throw JWTGrantError(.invalidArgument,
-                    "store \"\(printable(v))\" is not available in this version: only \"memory\" is implemented")
-            }
-            store = v
-        }
+        if let v = try r.string("store") { store = try StoreLocation.parse(v) }
+        if let o = r.raw("store_options") { storeOptions = try StoreOptions(config: o) }
         if let v = try r.integer("max_assertion_size", in: 1024...1_048_576) { maxAssertionBytes = Int(v) }
         try r.finish()
     }

@@ -89,7 +89,7 @@ public struct Client: Sendable {
     /// A copy with another current secret and grace secrets (rotation).
     public func withSecrets(_ current: ClientSecretHash, grace: [GraceSecret]) -> Client {
         Client(clientID: clientID, secretHash: current, grantTypes: grantTypes, scopes: scopes,
-               authMethod: authMethod, graceSecrets: grace)
+               accessTokenLifetime: accessTokenLifetime, authMethod: authMethod, graceSecrets: grace)
     }
 
     /// A public client (`token_endpoint_auth_method` `none`): it has no secret.

@@ -151,6 +151,12 @@ public final class ClientRegistry: Sendable {
 
     @_optimize(size)
     static func parseClient(json: String) throws(JWTGrantError) -> Client {
+        try parseClientAndSecret(json: json).client
+    }
+
+    /// The client and its secret in clear (a shared store compares a
+    /// re-registration's secret against the stored hash; never kept).
+    static func parseClientAndSecret(json: String) throws(JWTGrantError) -> (client: Client, secret: String?) {
         // JSONValue.parse never quotes the input, so a secret cannot leak here.
         var r = try StrictObjectReader(JSONValue.parseObject(json, what: "client_json"), path: "client_json")
         let clientID = try r.requiredString("client_id")
@@ -186,9 +192,10 @@ public final class ClientRegistry: Sendable {
             throw JWTGrantError(.invalidArgument,
                 "client_json.client_secret is required unless token_endpoint_auth_method is \"none\" (a public client)")
         }
-        return Client(clientID: clientID, secretHash: secret.map { ClientSecretHash(hashing: $0) },
-                      grantTypes: grantTypes, scopes: scopes.map(Self.distinct),
-                      accessTokenLifetime: lifetime.map { Int($0) }, authMethod: method)
+        let client = Client(clientID: clientID, secretHash: secret.map { ClientSecretHash(hashing: $0) },
+                            grantTypes: grantTypes, scopes: scopes.map(Self.distinct),
+                            accessTokenLifetime: lifetime.map { Int($0) }, authMethod: method)
+        return (client, secret)
     }
 
     /// `values` without repeats (compared byte for byte), in order.

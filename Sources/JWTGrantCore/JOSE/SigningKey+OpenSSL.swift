@@ -182,3 +182,22 @@ extension SigningKey {
         return sig
     }
 }
+
+extension SigningKey {
+    /// The private key as unencrypted PKCS#8 PEM (to keep a generated key in
+    /// a shared store). It is a secret: never put it in a message.
+    public func privateKeyPEM() throws(JWTGrantError) -> String {
+        defer { ERR_clear_error() }
+        guard let bio = BIO_new(BIO_s_mem()) else { throw JWTGrantError(.outOfMemory, "BIO_new") }
+        defer { BIO_free(bio) }
+        guard PEM_write_bio_PrivateKey(bio, pkey, nil, nil, 0, nil, nil) == 1 else {
+            throw JWTGrantError(.internalError, "PEM_write_bio_PrivateKey failed")
+        }
+        let n = Int(BIO_ctrl_pending(bio))
+        var out = [UInt8](repeating: 0, count: n)
+        guard n > 0, n < Int(Int32.max), BIO_read(bio, &out, Int32(n)) == Int32(n) else {
+            throw JWTGrantError(.internalError, "reading the PEM failed")
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

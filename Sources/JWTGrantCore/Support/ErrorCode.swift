@@ -29,7 +29,8 @@ public enum ErrorCode: Int32, Sendable, CaseIterable {
     case invalidScope = -26
     case invalidToken = -27
     case assertionLifetime = -28
-    // -29 is reserved (JWTGRANT_EUNAVAILABLE, the shared stores).
+    /// A shared store (SQLite, Redis) cannot be reached or answered late.
+    case unavailable = -29
     case subjectNotAllowed = -30
     case clientNotAllowed = -31
     case issuerExpired = -32
@@ -66,6 +67,7 @@ public enum ErrorCode: Int32, Sendable, CaseIterable {
         case .invalidScope: return "JWTGRANT_EINVALID_SCOPE"
         case .invalidToken: return "JWTGRANT_EINVALID_TOKEN"
         case .assertionLifetime: return "JWTGRANT_EASSERTION_LIFETIME"
+        case .unavailable: return "JWTGRANT_EUNAVAILABLE"
         case .subjectNotAllowed: return "JWTGRANT_ESUBJECT_NOT_ALLOWED"
         case .clientNotAllowed: return "JWTGRANT_ECLIENT_NOT_ALLOWED"
         case .issuerExpired: return "JWTGRANT_EISSUER_EXPIRED"
@@ -90,6 +92,7 @@ public enum ErrorCode: Int32, Sendable, CaseIterable {
         case .unsupportedGrantType: return "unsupported_grant_type"
         case .invalidScope: return "invalid_scope"
         case .invalidToken: return "invalid_token"
+        case .unavailable: return "temporarily_unavailable"
         }
     }
 
@@ -126,6 +129,7 @@ public enum ErrorCode: Int32, Sendable, CaseIterable {
         case .clientNotAllowed: return "the client may not use assertions of this issuer"
         case .issuerExpired: return "the trust in the assertion's issuer has expired"
         case .jtiRequired: return "the assertion has no jti, which its issuer requires"
+        case .unavailable: return "the service is temporarily unavailable"
         }
     }
 
@@ -134,6 +138,7 @@ public enum ErrorCode: Int32, Sendable, CaseIterable {
         switch self {
         case .invalidClient: return 401
         case .outOfMemory, .internalError, .storeFailure: return 500
+        case .unavailable: return 503
         default: return 400
         }
     }

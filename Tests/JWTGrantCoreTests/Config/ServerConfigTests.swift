@@ -16,7 +16,7 @@ final class ServerConfigTests: XCTestCase {
             XCTAssertTrue(c.enableJWTCache)
             XCTAssertEqual(c.accessTokenLifetime, 3600)
             XCTAssertNil(c.accessTokenSigningKey)
-            XCTAssertEqual(c.store, "memory")
+            XCTAssertEqual(c.store, .memory)
         }
     }
 
@@ -53,13 +53,58 @@ final class ServerConfigTests: XCTestCase {
             (#"{"grant_type":{"jwt":{"enable_jwt_cache":"yes"}}}"#, "grant_type.jwt.enable_jwt_cache"),
             (#"{"issuer":""}"#, "issuer"),
             (#"{"access_token":{"algorithm":"HS256"}}"#, "access_token.algorithm"),
-            (#"{"store":"sqlite:/tmp/x.db"}"#, "store"),
+            (#"{"store":"sqlite:"}"#, "store"),
+            (#"{"store":"postgres://db/x"}"#, "store"),
+            (#"{"store":"redis://127.0.0.1"}"#, "port"),
+            (#"{"store":"redis://:hunter2@host"}"#, "port"),
+            (#"{"store":"redis://host:0"}"#, "port"),
+            (#"{"store":"redis://host:99999"}"#, "port"),
+            (#"{"store":"redis://host:6379/x"}"#, "database"),
+            (#"{"store":"redis://user:pw@host:6379"}"#, "password"),
+            (#"{"store":"redis://:6379"}"#, "host"),
+            (#"{"store_options":{"command_timeout":0}}"#, "store_options.command_timeout"),
+            (#"{"store_options":{"conect_timeout":10}}"#, "conect_timeout"),
+            (#"{"store_options":{"key_prefix":7}}"#, "store_options.key_prefix"),
         ]
         for (json, field) in cases {
             XCTAssertThrowsError(try ServerConfig(json: json), json) { error in
                 let e = error as? JWTGrantError
                 XCTAssertEqual(e?.code, .invalidArgument, json)
                 XCTAssertTrue(e?.reason.contains(field) ?? false, "\(json): \(e?.reason ?? "")")
+            }
+        }
+    }
+
+    func testStoreValues() throws {
+        XCTAssertEqual(try ServerConfig(json: #"{"store":"memory"}"#).store, .memory)
+        XCTAssertEqual(try ServerConfig(json: #"{"store":"sqlite:/var/lib/x.db"}"#).store, .sqlite(path: "/var/lib/x.db"))
+        let r = try ServerConfig(json: #"{"store":"redis://:p@ss:w@rd@cache.example:6380/3"}"#)
+        guard case .redis(let a) = r.store else { return XCTFail("not redis") }
+        XCTAssertEqual(a.host, "cache.example")
+        XCTAssertEqual(a.port, 6380)
+        XCTAssertEqual(a.password, "p@ss:w@rd")
+        XCTAssertEqual(a.database, 3)
+        XCTAssertFalse(r.store.label.contains("p@ss"), "a label never shows the password")
+        guard case .redis(let v6) = try ServerConfig(json: #"{"store":"redis://[::1]:6379"}"#).store else {
+            return XCTFail("not redis")
+        }
+        XCTAssertEqual(v6.host, "::1")
+        XCTAssertEqual(v6.database, 0)
+        XCTAssertNil(v6.password)
+        let o = try ServerConfig(json: #"{"store_options":{"connect_timeout":100,"command_timeout":50,"key_prefix":"app1:","busy_timeout":2000}}"#).storeOptions
+        XCTAssertEqual(o.connectTimeoutMs, 100)
+        XCTAssertEqual(o.commandTimeoutMs, 50)
+        XCTAssertEqual(o.keyPrefix, "app1:")
+        XCTAssertEqual(o.busyTimeoutMs, 2000)
+        let d = try ServerConfig(json: nil).storeOptions
+        XCTAssertEqual([d.connectTimeoutMs, d.commandTimeoutMs], [250, 250])
+        XCTAssertEqual(d.keyPrefix, "jwtgrant:")
+    }
+
+    func testMalformedRedisURLsNeverEchoThePassword() {
+        for url in ["redis://:hunter2@host", "redis://:hunter2@:1", "redis://:hunter2@host:x/1"] {
+            XCTAssertThrowsError(try ServerConfig(json: #"{"store":"\#(url)"}"#)) { error in
+                XCTAssertFalse((error as? JWTGrantError)?.reason.contains("hunter2") ?? true)
             }
         }
     }

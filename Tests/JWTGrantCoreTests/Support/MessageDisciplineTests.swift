@@ -40,6 +40,28 @@ final class MessageDisciplineTests: XCTestCase {
         "Self.describe(name)": "known parameter names only, else \"a parameter\"",
         "id.text": "a known parameter name (FormBody.describe)",
         "capacity": "configured store capacity",
+        // The shared stores (SQLite, Redis): the configured location, the
+        // library's own operations and what the store or the OS answered
+        // them; the replay key (which holds a token's iss and jti) never.
+        "label": "StoreLocation.label: the configured path or host:port/db, never a password",
+        "c.label": "StoreLocation.label, as above",
+        "shared.label": "StoreLocation.label, as above",
+        "a.label": "RedisAddress.label: the configured host:port/db, never a password",
+        "printable(path, limit: 200)": "the configured SQLite path",
+        "printable(h)": "the configured Redis host",
+        "host": "the configured Redis host",
+        "port": "the configured Redis port",
+        "database": "the configured Redis database number",
+        "address.database": "the configured Redis database number",
+        "commandTimeoutMs": "configuration (store_options.command_timeout)",
+        "kind.rawValue": "DocumentKind: issuer, client or signing_key",
+        "doing": "the store operation, from the library's constants",
+        "why": "the OS, SQLite or hiredis error text about the store connection or file",
+        "Self.errorText(c)": "hiredis's error text about the connection",
+        "Self.errorText(ctx)": "hiredis's error text about the connection",
+        "printable(e, limit: 120)": "the Redis server's error reply to one of the library's own commands",
+        "version": "the schema version recorded in the database file",
+        "schemaVersion": "a constant",
     ]
 
     func testTokenPathMessagesInterpolateOnlyAuditedValues() throws {

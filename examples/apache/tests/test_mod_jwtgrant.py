@@ -75,7 +75,7 @@ def free_port() -> int:
 
 class Httpd:
     def __init__(self, root: pathlib.Path, issuer: dict | None = None, config: dict | None = None,
-                 max_body: int | None = MAX_BODY):
+                 max_body: int | None = MAX_BODY, children: int = 1):
         self.root = root
         self.port = free_port()
         (root / "server.json").write_text(json.dumps({
@@ -97,12 +97,12 @@ LogLevel info
 LoadModule mpm_event_module {MODULES}/mod_mpm_event.so
 LoadModule authz_core_module {MODULES}/mod_authz_core.so
 LoadModule jwtgrant_module {module_path()}
-StartServers 1
-ServerLimit 1
+StartServers {children}
+ServerLimit {children}
 ThreadsPerChild 16
-MaxRequestWorkers 16
-MinSpareThreads 1
-MaxSpareThreads 16
+MaxRequestWorkers {16 * children}
+MinSpareThreads {16 * children}
+MaxSpareThreads {16 * children}
 JWTGrantConfig {root}/server.json
 JWTGrantIssuer {root}/idp.json
 JWTGrantClient {root}/app.json
@@ -136,6 +136,19 @@ JWTGrantClient {root}/app.json
             except OSError:
                 time.sleep(0.05)
         raise AssertionError("httpd did not start listening in 10 s\n" + self.log)
+
+    def children(self) -> list:
+        """The PIDs of httpd's child processes."""
+        pids = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    stat = pathlib.Path(f"/proc/{entry}/stat").read_text()
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[1]) == self.proc.pid:
+                    pids.append(int(entry))
+        return pids
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -323,6 +336,73 @@ def test_bad_configuration_stops_httpd_with_the_library_message(tmp_path):
     out = h.proc.stdout.read()
     assert rc != 0
     assert "JWTGrantIssuer #1: JWTGRANT_EKEY" in h.log + out, h.log + out
+
+
+def sqlite_store_for_children(root: pathlib.Path) -> str:
+    """A SQLite store the children (User nobody when httpd starts as root)
+    can write: its directory (under /tmp, which they may traverse) and file
+    belong to that user. The parent opens it as root at startup; SQLite gives
+    the -wal and -shm files it creates the database file's owner."""
+    import tempfile
+    d = pathlib.Path(tempfile.mkdtemp(prefix="jwtgrant-apache-"))
+    os.chmod(d, 0o755)
+    path = d / "jwtgrant.db"
+    if os.geteuid() == 0:
+        import pwd
+        nobody = pwd.getpwnam("nobody")
+        subprocess.run(["python3", "-c", "import sqlite3,sys; sqlite3.connect(sys.argv[1]).close()", str(path)],
+                       check=True)
+        os.chmod(path, 0o600)
+        for p in (d, path):
+            os.chown(p, nobody.pw_uid, nobody.pw_gid)
+    return f"sqlite:{path}"
+
+
+def test_several_children_share_a_sqlite_store(tmp_path):
+    store = sqlite_store_for_children(tmp_path)
+    import shutil
+    # No signing_key: the first process generates one and the store keeps it.
+    h = Httpd(tmp_path, children=3, config={"issuer": AUD, "store": store, "access_token": {"lifetime": 600}})
+    h.start()
+    try:
+        deadline = time.monotonic() + 10
+        while len(h.children()) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(h.children()) == 3, "three child processes"
+        lock = threading.Lock()
+        # Each of 20 assertions raced by 24 connections (spread over the
+        # children by the kernel) is accepted exactly once.
+        for _ in range(20):
+            one, statuses = assertion(), []
+            barrier = threading.Barrier(24)
+
+            def race():
+                barrier.wait()
+                s = h.token(one)[0]
+                with lock:
+                    statuses.append(s)
+
+            threads = [threading.Thread(target=race) for _ in range(24)]
+            for t in threads: t.start()
+            for t in threads: t.join(60)
+            assert sorted(statuses) == [200] + [400] * 23, statuses
+        # Every child serves the same JWKS, and every token verifies with it.
+        jwks = {h.request("/oauth2/jwks", method="GET", auth=None)[2] for _ in range(30)}
+        assert len(jwks) == 1
+        keys = json.loads(jwks.pop())["keys"]
+        assert len(keys) == 1 and "d" not in keys[0]
+        public = jwt.PyJWK(keys[0])
+        for _ in range(10):
+            status, _, body = h.token(assertion())
+            assert status == 200, body
+            claims = jwt.decode(body["access_token"], public.key, algorithms=["ES256"], audience=CLIENT_ID)
+            assert claims["sub"] == "alice@example.com"
+    finally:
+        h.stop()
+    log = h.log
+    assert "exit signal" not in log and "Segmentation fault" not in log, log
+    assert "JWTGRANT_EUNAVAILABLE" not in log and "JWTGRANT_ESTORE" not in log, log
+    shutil.rmtree(pathlib.Path(store[len("sqlite:"):]).parent)
 
 
 SAMPLE = pathlib.Path(__file__).resolve().parent.parent / "jwtgrant.conf"

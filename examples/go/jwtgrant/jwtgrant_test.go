@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net"
 	"net/url"
 	"strings"
 	"sync"
@@ -338,9 +339,71 @@ type identityProvider struct {
 
 // newServer is a server on the fixed clock with a trusted issuer (an ES256
 // key and its self-signed certificate) and a client allowed the grant.
+// Two servers on one SQLite store: the second starts with the first one's
+// issuer and client, an assertion is exchanged once across both, and both
+// publish the one stored signing key.
+func TestSharedSQLiteStore(t *testing.T) {
+	config := fmt.Sprintf(`{"store":"sqlite:%s/shared.db"}`, t.TempDir())
+	a, idp := newServerOn(t, config)
+	b, err := jwtgrant.New(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.SetTime(now); err != nil {
+		t.Fatal(err)
+	}
+	assertion := idp.mint(t, "alice@example.com")
+	if status, response, err := b.ExchangeToken(basic(clientID, clientSecret), form(assertion)); status != 200 || err != nil {
+		t.Fatalf("exchange on the second server: %d %s, %v", status, response, err)
+	}
+	status, _, err := a.ExchangeToken(basic(clientID, clientSecret), form(assertion))
+	if status != 400 || !errors.Is(err, &jwtgrant.Error{Status: jwtgrant.EREPLAY}) {
+		t.Fatalf("the same assertion on the first server: %d, %v; want 400 JWTGRANT_EREPLAY", status, err)
+	}
+	ja, errA := a.JWKS()
+	jb, errB := b.JWKS()
+	if errA != nil || errB != nil || ja != jb {
+		t.Fatalf("JWKS differ: %s / %s (%v, %v)", ja, jb, errA, errB)
+	}
+	// Identical re-registration is OK; the same id with another secret is not.
+	if err := b.RegisterIssuer(idp.issuerJSON); err != nil {
+		t.Errorf("identical issuer re-registration: %v", err)
+	}
+	other, _ := json.Marshal(map[string]any{
+		"client_id": clientID, "client_secret": "another", "grant_types": []string{jwtgrant.JWTBearerGrant},
+	})
+	if err := b.RegisterClient(string(other)); !errors.Is(err, &jwtgrant.Error{Status: jwtgrant.EEXISTS}) {
+		t.Errorf("client with another secret: %v, want JWTGRANT_EEXISTS", err)
+	}
+}
+
+func TestUnreachableRedisIsUnavailable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	srv, err := jwtgrant.New(`{"store":"redis://:pw@` + addr + `"}`)
+	var e *jwtgrant.Error
+	if srv != nil || !errors.As(err, &e) || e.Status != jwtgrant.EUNAVAILABLE || e.Name != "JWTGRANT_EUNAVAILABLE" {
+		t.Fatalf("unreachable redis: %v, %v; want JWTGRANT_EUNAVAILABLE", srv, err)
+	}
+	if e.OAuthError != "temporarily_unavailable" || strings.Contains(e.Message, ":pw@") {
+		t.Errorf("unreachable redis: %+v", e)
+	}
+}
+
 func newServer(t *testing.T) (*jwtgrant.Server, *identityProvider) {
 	t.Helper()
-	srv, err := jwtgrant.New("{}")
+	return newServerOn(t, "{}")
+}
+
+// newServerOn is newServer with the configuration config.
+func newServerOn(t *testing.T, config string) (*jwtgrant.Server, *identityProvider) {
+	t.Helper()
+	srv, err := jwtgrant.New(config)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -122,6 +122,8 @@ def test_version(raw):
 def test_status_names_match_the_header(raw):
     for n, code in jwtgrant.STATUS_CODES.items():
         assert raw.call("jwtgrant_status_name", code) == n
+    # Append-only and contiguous: 0 .. -33, -29 (EUNAVAILABLE) included.
+    assert sorted(jwtgrant.STATUS_CODES.values()) == list(range(-33, 1))
 
 
 @pytest.mark.parametrize("code", [1, 42, -99, -1000, INT32_MIN, INT32_MAX])

@@ -1,0 +1,179 @@
+import CSQLite
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A value bound to or read from a SQLite statement.
+enum SQLiteValue {
+    case integer(Int64)
+    case real(Double)
+    case blob([UInt8])
+    case text(String)
+    case null
+
+    var integerValue: Int64? { if case .integer(let v) = self { return v } else { return nil } }
+    var realValue: Double? {
+        switch self {
+        case .real(let v): return v
+        case .integer(let v): return Double(v)
+        default: return nil
+        }
+    }
+    var bytes: [UInt8]? {
+        switch self {
+        case .blob(let b): return b
+        case .text(let t): return Array(t.utf8)
+        default: return nil
+        }
+    }
+}
+
+/// `SQLITE_TRANSIENT`: SQLite copies bound blobs and texts.
+private let transient = unsafeBitCast(Int(-1), to: sqlite3_destructor_type.self)
+
+/// One SQLite connection (`sqlite3 *`) with its prepared statements. Used by
+/// one thread at a time (the store's pool hands it out); closed in deinit.
+final class SQLiteConnection {
+    /// What the busy handler needs: the timeout and when this wait began.
+    final class BusyWait {
+        let timeoutMs: Int
+        var start = 0.0
+        init(timeoutMs: Int) { self.timeoutMs = timeoutMs }
+    }
+
+    private let db: OpaquePointer
+    private let busy: BusyWait
+    /// Prepared statements by their SQL text (the library's own constants).
+    private var statements: [Identifier: OpaquePointer] = [:]
+    let label: String
+
+    /// Creates the file with mode 0600 when it does not exist (SQLite gives
+    /// its -wal and -shm files the same mode), then opens it.
+    init(path: String, busyTimeoutMs: Int, label: String) throws(JWTGrantError) {
+        self.label = label
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        if fd < 0 {
+            let why = String(cString: strerror(errno))
+            throw JWTGrantError(.storeFailure, "\(label): cannot create or open the file: \(why)")
+        }
+        close(fd)
+        var handle: OpaquePointer? = nil
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &handle, flags, nil)
+        guard rc == SQLITE_OK, let handle else {
+            let why = handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
+            if let handle { sqlite3_close_v2(handle) }
+            throw JWTGrantError(.storeFailure, "\(label): cannot open: \(why)")
+        }
+        db = handle
+        busy = BusyWait(timeoutMs: busyTimeoutMs)
+        // SQLite's own busy timeout sleeps in steps of 1 ms and more; this
+        // handler retries after 20 us and backs off to 1 ms, up to the timeout.
+        sqlite3_busy_handler(db, { context, count in
+            guard let context else { return 0 }
+            let wait = Unmanaged<BusyWait>.fromOpaque(context).takeUnretainedValue()
+            let now = monotonicSeconds()
+            if count == 0 { wait.start = now }
+            guard (now - wait.start) * 1000 < Double(wait.timeoutMs) else { return 0 }
+            usleep(UInt32(min(20 << min(Int(count), 6), 1000)))
+            return 1
+        }, Unmanaged.passUnretained(busy).toOpaque())
+        sqlite3_extended_result_codes(db, 1)
+    }
+
+    deinit {
+        for s in statements.values { sqlite3_finalize(s) }
+        sqlite3_close_v2(db)
+    }
+
+    /// The error for result code `rc`: `.unavailable` for a lock held too
+    /// long, I/O and a full disk (the store answers late or not at all),
+    /// `.storeFailure` otherwise (not a database, corrupt, read-only...).
+    func failure(_ rc: Int32, _ doing: String) -> JWTGrantError {
+        let primary = rc & 0xff
+        let why = String(cString: sqlite3_errmsg(db))
+        switch primary {
+        case SQLITE_BUSY, SQLITE_LOCKED:
+            return JWTGrantError(.unavailable, "\(label): \(doing): the database stayed locked by another connection beyond the busy timeout")
+        case SQLITE_IOERR, SQLITE_FULL, SQLITE_PROTOCOL, SQLITE_NOMEM:
+            return JWTGrantError(.unavailable, "\(label): \(doing): \(why)")
+        case SQLITE_NOTADB:
+            return JWTGrantError(.storeFailure, "\(label): the file is not a SQLite database")
+        case SQLITE_READONLY, SQLITE_CANTOPEN, SQLITE_PERM:
+            return JWTGrantError(.storeFailure,
+                "\(label): \(doing): \(why) (the file and its directory must be writable: WAL mode keeps -wal and -shm files beside it)")
+        default:
+            return JWTGrantError(.storeFailure, "\(label): \(doing): \(why)")
+        }
+    }
+
+    /// Runs statements without parameters or results (schema, BEGIN, COMMIT).
+    func execute(_ sql: String, _ doing: String) throws(JWTGrantError) {
+        let rc = sqlite3_exec(db, sql, nil, nil, nil)
+        guard rc == SQLITE_OK else { throw failure(rc, doing) }
+    }
+
+    /// Runs one statement (prepared once per connection) with `params` and
+    /// returns its rows.
+    @discardableResult
+    func query(_ sql: String, _ params: [SQLiteValue] = [], _ doing: String) throws(JWTGrantError) -> [[SQLiteValue]] {
+        let stmt: OpaquePointer
+        if let s = statements[Identifier(sql)] {
+            stmt = s
+        } else {
+            var s: OpaquePointer? = nil
+            let rc = sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &s, nil)
+            guard rc == SQLITE_OK, let s else { throw failure(rc, doing) }
+            statements[Identifier(sql)] = s
+            stmt = s
+        }
+        defer {
+            sqlite3_reset(stmt)
+            sqlite3_clear_bindings(stmt)
+        }
+        for (i, p) in params.enumerated() {
+            let index = Int32(i + 1)
+            let rc: Int32
+            switch p {
+            case .integer(let v): rc = sqlite3_bind_int64(stmt, index, v)
+            case .real(let v): rc = sqlite3_bind_double(stmt, index, v)
+            case .blob(let b):
+                rc = b.withUnsafeBytes { sqlite3_bind_blob64(stmt, index, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), UInt64($0.count), transient) }
+            case .text(let t): rc = sqlite3_bind_text64(stmt, index, t, UInt64(t.utf8.count), transient, UInt8(SQLITE_UTF8))
+            case .null: rc = sqlite3_bind_null(stmt, index)
+            }
+            guard rc == SQLITE_OK else { throw failure(rc, doing) }
+        }
+        var rows: [[SQLiteValue]] = []
+        while true {
+            let rc = sqlite3_step(stmt)
+            if rc == SQLITE_DONE { break }
+            guard rc == SQLITE_ROW else { throw failure(rc, doing) }
+            var row: [SQLiteValue] = []
+            let n = sqlite3_column_count(stmt)
+            for c in 0..<n {
+                switch sqlite3_column_type(stmt, c) {
+                case SQLITE_INTEGER: row.append(.integer(sqlite3_column_int64(stmt, c)))
+                case SQLITE_FLOAT: row.append(.real(sqlite3_column_double(stmt, c)))
+                case SQLITE_TEXT:
+                    let p = sqlite3_column_text(stmt, c)
+                    let len = Int(sqlite3_column_bytes(stmt, c))
+                    row.append(.text(p.map { String(decoding: UnsafeBufferPointer(start: $0, count: len), as: UTF8.self) } ?? ""))
+                case SQLITE_BLOB:
+                    let p = sqlite3_column_blob(stmt, c)
+                    let len = Int(sqlite3_column_bytes(stmt, c))
+                    row.append(.blob(p.map { Array(UnsafeRawBufferPointer(start: $0, count: len)) } ?? []))
+                default: row.append(.null)
+                }
+            }
+            rows.append(row)
+        }
+        return rows
+    }
+
+    /// Rows changed by the last INSERT, UPDATE or DELETE.
+    var changes: Int { Int(sqlite3_changes64(db)) }
+
+    /// Whether a transaction is open (after a failure, to roll it back).
+    var inTransaction: Bool { sqlite3_get_autocommit(db) == 0 }
+}
