@@ -29,7 +29,7 @@ public final class SQLiteStore: SharedStore, @unchecked Sendable {
     let busyTimeoutMs: Int
     private let idle = Locked<[SQLiteConnection]>([])
     /// Serializes this process's write transactions (see above).
-    private let writeLock = Locked<Void>(())
+    private let writeLock = Lock()
     private let nextPurge = Locked<Double>(0)
 
     public init(path: String, options: StoreOptions = StoreOptions(),
@@ -115,7 +115,7 @@ public final class SQLiteStore: SharedStore, @unchecked Sendable {
 
     /// `body` inside BEGIN IMMEDIATE ... COMMIT (rolled back on failure).
     private func transaction<T>(_ c: SQLiteConnection, _ body: () throws(JWTGrantError) -> T) throws(JWTGrantError) -> T {
-        try writeLock.withLock { (_) throws(JWTGrantError) -> T in
+        try writeLock.withLock { () throws(JWTGrantError) -> T in
             try c.query("BEGIN IMMEDIATE", [], "beginning a transaction")
             let result = try body()
             try c.query("COMMIT", [], "committing")
@@ -143,7 +143,7 @@ public final class SQLiteStore: SharedStore, @unchecked Sendable {
             return true
         }
         return try withConnection { (c) throws(JWTGrantError) -> Bool in
-            try writeLock.withLock { (_) throws(JWTGrantError) -> Bool in
+            try writeLock.withLock { () throws(JWTGrantError) -> Bool in
             try c.query("""
                 INSERT INTO jwtgrant_replay(key, expiry) VALUES(?1, ?2)
                 ON CONFLICT(key) DO UPDATE SET expiry = excluded.expiry WHERE jwtgrant_replay.expiry <= ?3
