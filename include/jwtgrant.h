@@ -60,10 +60,10 @@ extern "C" {
  * Version
  * ---------------------------------------------------------------------- */
 
-#define JWTGRANT_VERSION_MAJOR 0
-#define JWTGRANT_VERSION_MINOR 1
+#define JWTGRANT_VERSION_MAJOR 1
+#define JWTGRANT_VERSION_MINOR 0
 #define JWTGRANT_VERSION_PATCH 0
-#define JWTGRANT_VERSION_STRING "0.1.0"
+#define JWTGRANT_VERSION_STRING "1.0.0"
 /** X*1000000 + Y*1000 + Z */
 #define JWTGRANT_VERSION_NUMBER \
     (JWTGRANT_VERSION_MAJOR * 1000000 + JWTGRANT_VERSION_MINOR * 1000 + JWTGRANT_VERSION_PATCH)
@@ -134,7 +134,7 @@ struct json_t;
  * Library
  * ---------------------------------------------------------------------- */
 
-/** The library version, e.g. "0.1.0". Static string. */
+/** The library version, e.g. "1.0.0". Static string. */
 JWTGRANT_API const char *jwtgrant_version(void);
 
 /** The library version as X*1000000 + Y*1000 + Z. */

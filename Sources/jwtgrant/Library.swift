@@ -5,7 +5,7 @@ import Glibc
 import CJWTGrantHeader
 import JWTGrantCore
 
-private let versionString: StaticString = "0.1.0"
+private let versionString: StaticString = "1.0.0"
 
 @c @implementation
 public func jwtgrant_version() -> UnsafePointer<CChar>! {

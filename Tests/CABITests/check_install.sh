@@ -19,7 +19,10 @@ trap 'rm -rf "$tmp"' EXIT
 minor=$(sed -n 's/^#define JWTGRANT_VERSION_MINOR \([0-9]*\).*/\1/p' include/jwtgrant.h)
 patch=$(sed -n 's/^#define JWTGRANT_VERSION_PATCH \([0-9]*\).*/\1/p' include/jwtgrant.h)
 version=$(sed -n 's/^#define JWTGRANT_VERSION_STRING "\(.*\)"/\1/p' include/jwtgrant.h)
+major=$(sed -n 's/^#define JWTGRANT_VERSION_MAJOR \([0-9]*\).*/\1/p' include/jwtgrant.h)
 file=libjwtgrant.so.1.$minor.$patch
+# The SONAME's number is the ABI version, which is the header's major version.
+check "the header's major version ($major) is the SONAME's (1)" [ "$major" = 1 ]
 
 # The stand-in: `-v -N` prints the loader's directories (FAKE_LD_DIR and
 # /lib), any other call is recorded in FAKE_LD_LOG.

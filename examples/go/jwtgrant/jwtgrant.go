@@ -163,7 +163,7 @@ func newError(op string, rc C.int32_t, message string) *Error {
 	return &Error{Op: op, Status: s, Name: s.Name(), OAuthError: s.OAuthError(), Message: message}
 }
 
-// Version is the version of the loaded library, e.g. "0.1.0".
+// Version is the version of the loaded library, e.g. "1.0.0".
 func Version() string { return C.GoString(C.jwtgrant_version()) }
 
 // VersionNumber is the loaded library's version as X*1000000 + Y*1000 + Z.

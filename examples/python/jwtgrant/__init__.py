@@ -110,7 +110,7 @@ __all__ = [
 
 # The version of this binding: the header's JWTGRANT_VERSION_STRING it was
 # written for (pyproject.toml reads it from here).
-__version__ = "0.1.0"
+__version__ = "1.0.0"
 
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
