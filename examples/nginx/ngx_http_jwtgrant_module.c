@@ -552,7 +552,9 @@ ngx_http_jwtgrant_build(ngx_log_t *log, ngx_http_jwtgrant_main_conf_t *mcf)
 }
 
 
-/* The worker rule: several workers need a shared store and a shared key. */
+/* The worker rule: several workers need a shared store. The store also
+ * holds the access-token signing key the library generates when the
+ * configuration gives none, so every worker signs and verifies with one key. */
 static ngx_int_t
 ngx_http_jwtgrant_check_workers(ngx_log_t *log, ngx_cycle_t *cycle,
     ngx_http_jwtgrant_main_conf_t *mcf)
@@ -571,13 +573,6 @@ ngx_http_jwtgrant_check_workers(ngx_log_t *log, ngx_cycle_t *cycle,
                       "would keep its own replay cache, and an assertion replayed to another worker "
                       "would be accepted again; use worker_processes 1, or a shared store "
                       "(\"store\" in jwtgrant_config)", ccf->worker_processes);
-        return NGX_ERROR;
-    }
-    if (!mcf->signing_key) {
-        ngx_log_error(NGX_LOG_EMERG, log, 0,
-                      "jwtgrant: worker_processes is %i but jwtgrant_config gives no "
-                      "access_token.signing_key: each worker would sign with a key of its own, and "
-                      "another worker would refuse its tokens", ccf->worker_processes);
         return NGX_ERROR;
     }
     return NGX_OK;
@@ -1345,7 +1340,7 @@ ngx_http_jwtgrant_postconfiguration(ngx_conf_t *cf)
     }
     jwtgrant_ctx_free(ctx);
 
-    if (!mcf->signing_key) {
+    if (!mcf->signing_key && !mcf->shared_store) {
         ngx_log_error(NGX_LOG_NOTICE, cf->log, 0,
                       "jwtgrant: no access_token.signing_key in jwtgrant_config: the worker "
                       "generates a key when it starts, so its access tokens stop verifying after "
