@@ -33,11 +33,16 @@
  * event loop never waits with it. JWKS documents and access-token checks need
  * no I/O and run on the event loop.
  *
+ * Audit: the library's events (token requests, assertion verifications,
+ * JWKS fetches; jwtgrant_set_log_callback) go to the error log as
+ * "jwtgrant: {...event JSON...}" at info, warn or error.
+ *
  * Several workers must share the replay store: with the memory store and
  * worker_processes above 1, the configuration is refused (an assertion
- * replayed to another worker would be accepted again). They must also share
- * the signing key (access_token.signing_key), or a token issued by one worker
- * would be refused by another.
+ * replayed to another worker would be accepted again). A shared store also
+ * holds the access-token signing key the library generates once when the
+ * configuration gives none (access_token.signing_key), so every worker signs
+ * and verifies with the same key, across reloads too.
  */
 #include <ngx_config.h>
 #include <ngx_core.h>
@@ -547,7 +552,9 @@ ngx_http_jwtgrant_build(ngx_log_t *log, ngx_http_jwtgrant_main_conf_t *mcf)
 }
 
 
-/* The worker rule: several workers need a shared store and a shared key. */
+/* The worker rule: several workers need a shared store. The store also
+ * holds the access-token signing key the library generates when the
+ * configuration gives none, so every worker signs and verifies with one key. */
 static ngx_int_t
 ngx_http_jwtgrant_check_workers(ngx_log_t *log, ngx_cycle_t *cycle,
     ngx_http_jwtgrant_main_conf_t *mcf)
@@ -566,13 +573,6 @@ ngx_http_jwtgrant_check_workers(ngx_log_t *log, ngx_cycle_t *cycle,
                       "would keep its own replay cache, and an assertion replayed to another worker "
                       "would be accepted again; use worker_processes 1, or a shared store "
                       "(\"store\" in jwtgrant_config)", ccf->worker_processes);
-        return NGX_ERROR;
-    }
-    if (!mcf->signing_key) {
-        ngx_log_error(NGX_LOG_EMERG, log, 0,
-                      "jwtgrant: worker_processes is %i but jwtgrant_config gives no "
-                      "access_token.signing_key: each worker would sign with a key of its own, and "
-                      "another worker would refuse its tokens", ccf->worker_processes);
         return NGX_ERROR;
     }
     return NGX_OK;
@@ -892,12 +892,8 @@ ngx_http_jwtgrant_exchange_respond(ngx_http_request_t *r)
     r->write_event_handler = ngx_http_request_empty_handler;
     x = ctx->task->ctx;
 
-    if (x->rc != JWTGRANT_OK) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "jwtgrant: token request refused: %s (%s)",
-                      jwtgrant_status_name(x->rc), jwtgrant_oauth_error(x->rc));
-    }
-
+    /* The library's audit event (ngx_http_jwtgrant_log_event) already
+     * logged the outcome, with its reason. */
     if (x->response == NULL) {
         ngx_http_finalize_request(r, ngx_http_jwtgrant_oauth_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                   "server_error", "the token endpoint failed"));
@@ -1344,7 +1340,7 @@ ngx_http_jwtgrant_postconfiguration(ngx_conf_t *cf)
     }
     jwtgrant_ctx_free(ctx);
 
-    if (!mcf->signing_key) {
+    if (!mcf->signing_key && !mcf->shared_store) {
         ngx_log_error(NGX_LOG_NOTICE, cf->log, 0,
                       "jwtgrant: no access_token.signing_key in jwtgrant_config: the worker "
                       "generates a key when it starts, so its access tokens stop verifying after "
@@ -1368,10 +1364,41 @@ ngx_http_jwtgrant_init_module(ngx_cycle_t *cycle)
 }
 
 
+/* The library's audit events (one per token request, per assertion
+ * verification and per JWKS fetch) to the error log as one line
+ * "jwtgrant: {...event JSON...}", at the event's level: info for a success,
+ * warn for a refused request, error for a server-side failure or a failed
+ * JWKS fetch. It runs on the thread that did the work (a thread of the
+ * pool, the event loop, or the library's JWKS refresh thread), with no lock
+ * of the library held; ngx_log_error formats into a buffer on the stack and
+ * write()s it, as nginx's own thread pool code logs from its threads. An
+ * event never holds a token, a secret or a key. */
+static void
+ngx_http_jwtgrant_log_event(void *user_data, int32_t level, const char *event_json)
+{
+    ngx_log_t   *log = user_data;
+    ngx_uint_t   ngx_level;
+
+    switch (level) {
+    case JWTGRANT_LOG_ERROR:
+        ngx_level = NGX_LOG_ERR;
+        break;
+    case JWTGRANT_LOG_WARNING:
+        ngx_level = NGX_LOG_WARN;
+        break;
+    default:
+        ngx_level = NGX_LOG_INFO;
+        break;
+    }
+    ngx_log_error(ngx_level, log, 0, "jwtgrant: %s", event_json);
+}
+
+
 static ngx_int_t
 ngx_http_jwtgrant_init_process(ngx_cycle_t *cycle)
 {
     ngx_http_jwtgrant_main_conf_t  *mcf = ngx_http_jwtgrant_cycle_conf(cycle);
+    char                           *err = NULL;
 
     if (mcf == NULL || !mcf->enabled) {
         return NGX_OK;
@@ -1380,6 +1407,14 @@ ngx_http_jwtgrant_init_process(ngx_cycle_t *cycle)
     if (ngx_http_jwtgrant_worker_ctx == NULL) {
         return NGX_ERROR;
     }
+    /* cycle->log lives as long as the worker; the context is freed first. */
+    if (jwtgrant_set_log_callback(ngx_http_jwtgrant_worker_ctx, ngx_http_jwtgrant_log_event,
+                                  cycle->log, &err) != JWTGRANT_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, cycle->log, 0, "jwtgrant: audit log: %s: %s",
+                      err ? err : "no message", "events are not logged");
+    }
+    jwtgrant_free(err);
     ngx_log_error(NGX_LOG_INFO, cycle->log, 0, "jwtgrant: libjwtgrant %s, %ui issuer(s), "
                   "%ui client(s)", jwtgrant_version(), mcf->issuers->nelts, mcf->clients->nelts);
     return NGX_OK;

@@ -21,7 +21,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from harness import (AUD, CLIENT_ID, CLIENT_SECRET, GRANT, IDP_CERT, ISS, MAX_BODY, SIGNING, SIGNING_KEY, Nginx,
-                     Upstream, assertion, basic, valgrind_findings, valgrind_prefix)
+                     Upstream, free_port, assertion, basic, valgrind_findings, valgrind_prefix)
 
 
 OTHER_RSA = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -199,9 +199,66 @@ def test_every_rfc6749_error_comes_through_with_its_status(tmp_path):
     finally:
         n.stop()
     check_log(n)
-    # One info line per refusal, naming the rule only.
-    assert "token request refused: JWTGRANT_EREPLAY (invalid_grant)" in n.log
-    assert "token request refused: JWTGRANT_EINVALID_SCOPE (invalid_scope)" in n.log
+    # One audit event per refusal, at warn, naming the rule only.
+    refused = {(lvl, e["status_name"]) for lvl, e in audit_events(n.log) if e["event"] == "exchange"}
+    assert ("warn", "JWTGRANT_EREPLAY") in refused and ("warn", "JWTGRANT_EINVALID_SCOPE") in refused, refused
+
+
+def audit_events(log: str):
+    """(level, event) of every "jwtgrant: {...}" line of the error log."""
+    found = []
+    for line in log.splitlines():
+        m = re.search(r"\[(\w+)\] \d+#\d+: (?:\*\d+ )?jwtgrant: (\{.*\})$", line)
+        if m:
+            found.append((m.group(1), json.loads(m.group(2))))
+    return found
+
+
+def test_audit_events_reach_the_error_log_at_their_level(tmp_path):
+    dead_port = free_port()          # nothing listens there: the fetch fails
+    dead_key = ec.generate_private_key(ec.SECP256R1())
+    issuers = [{"name": "cert-idp", "issuer": ISS, "certificate": IDP_CERT},
+               {"name": "dead-idp", "issuer": "https://dead.example.com",
+                "jwks_uri": f"http://127.0.0.1:{dead_port}/jwks"}]
+    server = {"issuer": AUD, "access_token": {"signing_key": SIGNING_KEY},
+              "jwks_endpoint": {"connection_timeout": 1000, "read_timeout": 1000}}
+    n = Nginx(tmp_path, server=server, issuers=issuers).start()
+    now = int(time.time())
+    dead = jwt.encode({"iss": "https://dead.example.com", "sub": "bob", "aud": AUD, "iat": now,
+                       "exp": now + 300, "jti": "dead-1"}, dead_key, algorithm="ES256", headers={"kid": "k1"})
+    a = assertion()
+    try:
+        status, _, body = n.token(a)
+        assert status == 200
+        token = body["access_token"]
+        assert n.token(a)[0] == 400                                         # replay
+        assert n.token(assertion(), auth=(CLIENT_ID, "wrong-secret"))[0] == 401
+        assert n.token(dead)[0] == 400                                      # no keys
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and len(audit_events(n.log)) < 5:
+            time.sleep(0.05)
+    finally:
+        n.stop()
+    check_log(n, a, a.split(".")[2], dead, token, token.split(".")[2], "wrong-secret")
+    events = audit_events(n.log)
+    exchanges = [(lvl, e) for lvl, e in events if e["event"] == "exchange"]
+    assert [(lvl, e["outcome"], e["status_name"], e["http_status"]) for lvl, e in exchanges] == [
+        ("info", "success", "JWTGRANT_OK", 200),
+        ("warn", "refused", "JWTGRANT_EREPLAY", 400),
+        ("warn", "refused", "JWTGRANT_EINVALID_CLIENT", 401),
+        ("warn", "refused", "JWTGRANT_EKEY_SOURCE", 400)], exchanges
+    ok = exchanges[0][1]
+    assert (ok["client_id"], ok["issuer_name"], ok["sub"]) == (CLIENT_ID, "cert-idp", "alice@example.com")
+    assert len(ok["jti_hash"]) == 16 and ok["reason"] is None
+    assert exchanges[1][1]["reason"] and exchanges[2][1]["client_id"] is None
+    assert exchanges[3][1]["issuer_name"] == "dead-idp" and exchanges[3][1]["sub"] is None
+    # The failed fetch, at error, with its URL and reason.
+    fetches = [(lvl, e) for lvl, e in events if e["event"] == "jwks_fetch"]
+    assert fetches and all(lvl == "error" and e["outcome"] == "failure" and e["issuer_name"] == "dead-idp"
+                           and e["url"] == f"http://127.0.0.1:{dead_port}/jwks" and e["reason"]
+                           for lvl, e in fetches), fetches
+    # The module's own lines: nothing names a token request's result twice.
+    assert "token request refused" not in n.log
 
 
 def test_http_level_refusals(nginx):

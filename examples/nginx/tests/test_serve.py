@@ -89,6 +89,38 @@ def test_serve_answers_the_token_endpoint_and_the_protected_location(tmp_path, s
         socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
 
 
+def test_serve_runs_two_workers_on_sqlite_without_a_signing_key(tmp_path):
+    # A directory serve creates for the workers (user nobody under root).
+    db_dir = pathlib.Path(tempfile.gettempdir()) / f"jwtgrant-serve-db-{os.getpid()}-{free_port()}"
+    proc, port, run = start(tmp_path, "--workers", "2", "--store", f"sqlite:{db_dir}/store.db")
+    try:
+        wait_listening(proc, port, run)
+        for _ in range(8):
+            body = urllib.parse.urlencode({"grant_type": GRANT, "assertion": assertion()}).encode()
+            req = urllib.request.Request(f"http://127.0.0.1:{port}/oauth2/token", data=body)
+            req.add_header("Authorization", "Basic " + base64.b64encode(
+                f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode())
+            with urllib.request.urlopen(req, timeout=10) as r:
+                token = json.loads(r.read())["access_token"]
+            for _ in range(4):
+                req = urllib.request.Request(f"http://127.0.0.1:{port}/protected/x")
+                req.add_header("Authorization", f"Bearer {token}")
+                with urllib.request.urlopen(req, timeout=10) as r:
+                    assert r.status == 200
+        # The library keeps the key in the store: serve generated none.
+        assert not (run / "signing-key.pem").exists()
+        assert "signing_key" not in (run / "server.json").read_text()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(15)
+    out = proc.stdout.read()
+    log = (run / "logs" / "error.log").read_text()
+    shutil.rmtree(run, ignore_errors=True)
+    shutil.rmtree(db_dir, ignore_errors=True)
+    assert rc == 0, out
+    assert "[alert]" not in log and "[emerg]" not in log, log
+
+
 def test_serve_refuses_two_workers_on_the_memory_store(tmp_path):
     proc, port, run = start(tmp_path, "--workers", "2")
     out = proc.communicate(timeout=30)[0]
