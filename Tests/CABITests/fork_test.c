@@ -16,21 +16,14 @@
  * only frees it. Prints "N passed, N failed" and exits non-zero on failure.
  */
 #define _POSIX_C_SOURCE 200809L
+#define TEST_PROGRAM "fork_test"
+#define TEST_KID "fork-key"
 #include <jwtgrant.h>
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <openssl/evp.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
+
+#include "test_issuer.h"
 
 static int passed, failed;
 
@@ -46,60 +39,7 @@ static int passed, failed;
                              (int)getpid(), #expr, jwtgrant_status_name(got_), jwtgrant_status_name(want)); } \
 } while (0)
 
-static void die(const char *what) {
-    fprintf(stderr, "fork_test: %s (%s)\n", what, strerror(errno));
-    exit(2);
-}
-
-static double now_seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-/* ---- an Ed25519 issuer ------------------------------------------------- */
-
-static EVP_PKEY *idp_key;
-static char jwks_doc[256];
-
-static void b64url(const unsigned char *in, size_t len, char *out, size_t cap) {
-    unsigned char tmp[1024];
-    if (4 * ((len + 2) / 3) + 1 > sizeof tmp || 4 * ((len + 2) / 3) + 1 > cap) die("b64url: too long");
-    int n = EVP_EncodeBlock(tmp, in, (int)len);
-    int j = 0;
-    for (int i = 0; i < n; i++) {
-        char c = (char)tmp[i];
-        if (c == '=') break;
-        out[j++] = c == '+' ? '-' : c == '/' ? '_' : c;
-    }
-    out[j] = 0;
-}
-
-/* An EdDSA assertion from `iss` for the default audience, valid now. */
-static void mint(const char *iss, const char *jti, char *out, size_t cap) {
-    char header[128], payload[512], h64[256], p64[768], s64[128], input[1100];
-    long now = (long)time(NULL);
-    snprintf(header, sizeof header, "{\"alg\":\"EdDSA\",\"typ\":\"JWT\",\"kid\":\"fork-key\"}");
-    snprintf(payload, sizeof payload,
-             "{\"iss\":\"%s\",\"sub\":\"alice\",\"aud\":\"https://localhost:9443/oauth2/token\","
-             "\"iat\":%ld,\"exp\":%ld,\"jti\":\"%s\"}", iss, now, now + 300, jti);
-    b64url((const unsigned char *)header, strlen(header), h64, sizeof h64);
-    b64url((const unsigned char *)payload, strlen(payload), p64, sizeof p64);
-    snprintf(input, sizeof input, "%s.%s", h64, p64);
-    unsigned char sig[64];
-    size_t sig_len = sizeof sig;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (!md || EVP_DigestSignInit(md, NULL, NULL, NULL, idp_key) != 1 ||
-        EVP_DigestSign(md, sig, &sig_len, (const unsigned char *)input, strlen(input)) != 1) die("sign");
-    EVP_MD_CTX_free(md);
-    b64url(sig, sig_len, s64, sizeof s64);
-    if ((size_t)snprintf(out, cap, "%s.%s", input, s64) >= cap) die("token too long");
-}
-
 /* ---- a JWKS endpoint on 127.0.0.1: /jwks at once, /slow after 1.5 s ---- */
-
-static int listener;
-static int port;
 
 static void *serve_one(void *arg) {
     int fd = (int)(intptr_t)arg;
@@ -115,12 +55,7 @@ static void *serve_one(void *arg) {
         int len = snprintf(resp, sizeof resp,
                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCache-Control: max-age=600\r\n"
                            "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", strlen(jwks_doc), jwks_doc);
-        ssize_t off = 0;
-        while (off < len) {
-            ssize_t w = send(fd, resp + off, (size_t)(len - off), MSG_NOSIGNAL);
-            if (w <= 0) break;
-            off += w;
-        }
+        send_response(fd, resp, len);
     }
     close(fd);
     return NULL;
@@ -135,22 +70,6 @@ static void *serve(void *arg) {
         if (pthread_create(&t, NULL, serve_one, (void *)(intptr_t)fd) != 0) { close(fd); continue; }
         pthread_detach(t);
     }
-}
-
-static void start_endpoint(void) {
-    listener = socket(AF_INET, SOCK_STREAM, 0);
-    if (listener < 0) die("socket");
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(listener, (struct sockaddr *)&a, sizeof a) != 0 || listen(listener, 64) != 0) die("bind/listen");
-    socklen_t al = sizeof a;
-    if (getsockname(listener, (struct sockaddr *)&a, &al) != 0) die("getsockname");
-    port = ntohs(a.sin_port);
-    pthread_t t;
-    if (pthread_create(&t, NULL, serve, NULL) != 0) die("pthread_create");
-    pthread_detach(t);
 }
 
 /* ---- contexts ----------------------------------------------------------- */
@@ -265,16 +184,8 @@ static void expect_clean_exit(pid_t pid, const char *what) {
 }
 
 int main(void) {
-    idp_key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-    if (!idp_key) die("keygen");
-    unsigned char pub[32];
-    size_t pub_len = sizeof pub;
-    char x[64];
-    if (EVP_PKEY_get_raw_public_key(idp_key, pub, &pub_len) != 1) die("raw public key");
-    b64url(pub, pub_len, x, sizeof x);
-    snprintf(jwks_doc, sizeof jwks_doc,
-             "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"kid\":\"fork-key\",\"x\":\"%s\"}]}", x);
-    start_endpoint();
+    make_issuer_key();
+    start_endpoint(serve);
 
     char fast_token[1200], parent_token[1200], child_token[1200];
     mint("https://idp.fork.example", "fast-1", fast_token, sizeof fast_token);

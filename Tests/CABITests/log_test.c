@@ -8,20 +8,13 @@
  * NULL removes it, and the counters. Prints "N passed, N failed".
  */
 #define _POSIX_C_SOURCE 200809L
+#define TEST_PROGRAM "log_test"
+#define TEST_KID "log-key"
 #include <jwtgrant.h>
 
-#include <arpa/inet.h>
-#include <errno.h>
 #include <jansson.h>
-#include <netinet/in.h>
-#include <openssl/evp.h>
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
+
+#include "test_issuer.h"
 
 static int passed, failed;
 
@@ -30,54 +23,7 @@ static int passed, failed;
     else { failed++; fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, what); } \
 } while (0)
 
-static void die(const char *what) {
-    fprintf(stderr, "log_test: %s (%s)\n", what, strerror(errno));
-    exit(2);
-}
-
-static double now_seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* ---- tokens ------------------------------------------------------------- */
-
-static EVP_PKEY *idp_key;
-static char jwks_doc[256];
-
-static void b64url(const unsigned char *in, size_t len, char *out, size_t cap) {
-    unsigned char tmp[1024];
-    if (4 * ((len + 2) / 3) + 1 > sizeof tmp || 4 * ((len + 2) / 3) + 1 > cap) die("b64url: too long");
-    int n = EVP_EncodeBlock(tmp, in, (int)len);
-    int j = 0;
-    for (int i = 0; i < n; i++) {
-        char c = (char)tmp[i];
-        if (c == '=') break;
-        out[j++] = c == '+' ? '-' : c == '/' ? '_' : c;
-    }
-    out[j] = 0;
-}
-
-static void mint(const char *iss, const char *jti, char *out, size_t cap) {
-    char header[128], payload[512], h64[256], p64[768], s64[128], input[1100];
-    long now = (long)time(NULL);
-    snprintf(header, sizeof header, "{\"alg\":\"EdDSA\",\"typ\":\"JWT\",\"kid\":\"log-key\"}");
-    snprintf(payload, sizeof payload,
-             "{\"iss\":\"%s\",\"sub\":\"alice\",\"aud\":\"https://localhost:9443/oauth2/token\","
-             "\"iat\":%ld,\"exp\":%ld,\"jti\":\"%s\"}", iss, now, now + 300, jti);
-    b64url((const unsigned char *)header, strlen(header), h64, sizeof h64);
-    b64url((const unsigned char *)payload, strlen(payload), p64, sizeof p64);
-    snprintf(input, sizeof input, "%s.%s", h64, p64);
-    unsigned char sig[64];
-    size_t sig_len = sizeof sig;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (!md || EVP_DigestSignInit(md, NULL, NULL, NULL, idp_key) != 1 ||
-        EVP_DigestSign(md, sig, &sig_len, (const unsigned char *)input, strlen(input)) != 1) die("sign");
-    EVP_MD_CTX_free(md);
-    b64url(sig, sig_len, s64, sizeof s64);
-    if ((size_t)snprintf(out, cap, "%s.%s", input, s64) >= cap) die("token too long");
-}
 
 static void sha256_hex16(const char *s, char out[17]) {
     unsigned char md[32];
@@ -88,8 +34,6 @@ static void sha256_hex16(const char *s, char out[17]) {
 }
 
 /* ---- a JWKS endpoint: /jwks answers the key set, anything else 404 ------ */
-
-static int listener, port;
 
 static void *serve(void *arg) {
     (void)arg;
@@ -105,31 +49,10 @@ static void *serve(void *arg) {
                            "Cache-Control: max-age=600\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
                            strlen(jwks_doc), jwks_doc)
                 : snprintf(resp, sizeof resp, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-            ssize_t off = 0;
-            while (off < len) {
-                ssize_t w = send(fd, resp + off, (size_t)(len - off), MSG_NOSIGNAL);
-                if (w <= 0) break;
-                off += w;
-            }
+            send_response(fd, resp, len);
         }
         close(fd);
     }
-}
-
-static void start_endpoint(void) {
-    listener = socket(AF_INET, SOCK_STREAM, 0);
-    if (listener < 0) die("socket");
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(listener, (struct sockaddr *)&a, sizeof a) != 0 || listen(listener, 64) != 0) die("bind/listen");
-    socklen_t al = sizeof a;
-    if (getsockname(listener, (struct sockaddr *)&a, &al) != 0) die("getsockname");
-    port = ntohs(a.sin_port);
-    pthread_t t;
-    if (pthread_create(&t, NULL, serve, NULL) != 0) die("pthread_create");
-    pthread_detach(t);
 }
 
 /* ---- the log function: keeps copies of the events ----------------------- */
@@ -207,16 +130,8 @@ static int32_t exchange(jwtgrant_ctx *ctx, const char *auth, const char *token, 
 }
 
 int main(void) {
-    idp_key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-    if (!idp_key) die("keygen");
-    unsigned char pub[32];
-    size_t pub_len = sizeof pub;
-    if (EVP_PKEY_get_raw_public_key(idp_key, pub, &pub_len) != 1) die("public key");
-    char x[64];
-    b64url(pub, pub_len, x, sizeof x);
-    snprintf(jwks_doc, sizeof jwks_doc,
-             "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"%s\",\"kid\":\"log-key\"}]}", x);
-    start_endpoint();
+    make_issuer_key();
+    start_endpoint(serve);
 
     jwtgrant_ctx *ctx = NULL;
     char *err = NULL;
@@ -336,7 +251,7 @@ int main(void) {
           "error level, reason");
     json_decref(e);
 
-    CHECK(no_event_contains(xtoken) && no_event_contains("s3cret-v4lue") && no_event_contains(x),
+    CHECK(no_event_contains(xtoken) && no_event_contains("s3cret-v4lue") && no_event_contains(idp_public_x),
           "no assertion, secret or key in events");
     {
         char first_segment[256];

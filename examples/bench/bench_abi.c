@@ -25,6 +25,7 @@
  * (for profilers: valgrind --tool=callgrind --toggle-collect=...).
  */
 #define _POSIX_C_SOURCE 200809L
+#define BENCH_PROGRAM "bench"
 #include <jwtgrant.h>
 
 #include <openssl/core_names.h>
@@ -37,58 +38,10 @@
 #include <pthread.h>
 #include <sodium.h>
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
+#include "bench_common.h"
 
 #define T0 1750000000LL
 #define SERVER_AUD "https://localhost:9443/oauth2/token"
-
-static double now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static void die(const char *what) {
-    fprintf(stderr, "bench: %s\n", what);
-    exit(2);
-}
-
-static char *b64url(const unsigned char *in, size_t len) {
-    char *out = malloc(4 * ((len + 2) / 3) + 1);
-    int n = EVP_EncodeBlock((unsigned char *)out, in, (int)len);
-    while (n > 0 && out[n - 1] == '=') n--;
-    out[n] = '\0';
-    for (int i = 0; i < n; i++) {
-        if (out[i] == '+') out[i] = '-';
-        else if (out[i] == '/') out[i] = '_';
-    }
-    return out;
-}
-
-static char *json_escape(const char *s) {
-    char *out = malloc(2 * strlen(s) + 1), *o = out;
-    for (; *s; s++) {
-        if (*s == '\n') { *o++ = '\\'; *o++ = 'n'; }
-        else *o++ = *s;
-    }
-    *o = '\0';
-    return out;
-}
-
-static char *spki_pem(EVP_PKEY *key) {
-    BIO *bio = BIO_new(BIO_s_mem());
-    PEM_write_bio_PUBKEY(bio, key);
-    char *data;
-    long n = BIO_get_mem_data(bio, &data);
-    char *pem = malloc((size_t)n + 1);
-    memcpy(pem, data, (size_t)n);
-    pem[n] = '\0';
-    BIO_free(bio);
-    return pem;
-}
 
 /* DER ECDSA signature -> JWS raw r||s of 2*half bytes. */
 static size_t der_to_raw(const unsigned char *der, size_t der_len, unsigned char *raw, int half) {

@@ -12,56 +12,23 @@
  * Usage: bench_stores ROUNDS ITERATIONS STORE...   (STORE as in "store")
  */
 #define _POSIX_C_SOURCE 200809L
+#define BENCH_PROGRAM "bench_stores"
 #include <jwtgrant.h>
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-
 #include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
+
+#include "bench_common.h"
 
 #define T0 1750000000LL
 #define ISS "https://idp.bench.example.com"
 #define MAX_STORES 4
 
-static double now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static void die(const char *what) {
-    fprintf(stderr, "bench_stores: %s\n", what);
-    exit(2);
-}
-
-static char *b64url(const unsigned char *in, size_t len) {
-    char *out = malloc(4 * ((len + 2) / 3) + 1);
-    int n = EVP_EncodeBlock((unsigned char *)out, in, (int)len);
-    while (n > 0 && out[n - 1] == '=') n--;
-    out[n] = '\0';
-    for (int i = 0; i < n; i++) {
-        if (out[i] == '+') out[i] = '-';
-        else if (out[i] == '/') out[i] = '_';
-    }
-    return out;
-}
-
 static char *issuer_json(EVP_PKEY *key) {
-    BIO *bio = BIO_new(BIO_s_mem());
-    PEM_write_bio_PUBKEY(bio, key);
-    char *data;
-    long n = BIO_get_mem_data(bio, &data);
-    char *json = malloc((size_t)n * 2 + 256), *o = json;
-    o += sprintf(o, "{\"name\":\"bench-idp\",\"issuer\":\"" ISS "\",\"certificate\":\"");
-    for (long i = 0; i < n; i++) {
-        if (data[i] == '\n') { *o++ = '\\'; *o++ = 'n'; } else *o++ = data[i];
-    }
-    strcpy(o, "\"}");
-    BIO_free(bio);
+    char *pem = spki_pem(key), *esc = json_escape(pem);
+    char *json = malloc(strlen(esc) + 128);
+    sprintf(json, "{\"name\":\"bench-idp\",\"issuer\":\"" ISS "\",\"certificate\":\"%s\"}", esc);
+    free(pem);
+    free(esc);
     return json;
 }
 

@@ -4,31 +4,21 @@ import Glibc
 import Musl
 #endif
 
-/// A value behind a pthread mutex. Used instead of Synchronization.Mutex
+/// A value behind a pthread mutex (a `Lock`). Used instead of Synchronization.Mutex
 /// because ThreadSanitizer understands pthread locks (it intercepts them),
 /// while it cannot see the futex-based Mutex of the uninstrumented standard
 /// library and reports false races through it.
 public final class Locked<Value>: @unchecked Sendable {
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let lock = Lock()
     private var value: Value
 
     public init(_ value: Value) {
         self.value = value
-        mutex = .allocate(capacity: 1)
-        mutex.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(mutex, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
     }
 
     @inline(__always)
     public func withLock<T, E: Error>(_ body: (inout Value) throws(E) -> T) throws(E) -> T {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body(&value)
+        try lock.withLock { () throws(E) -> T in try body(&value) }
     }
 }
 

@@ -1,5 +1,3 @@
-import Dispatch
-import Synchronization
 import XCTest
 @testable import JWTGrantCore
 #if canImport(Glibc)
@@ -40,18 +38,7 @@ final class RedisStoreTests: XCTestCase {
     func testConcurrentInsertsOfOneKeyExactlyOneWins() throws {
         let server = try RedisTestServer(self)
         let stores = try (0..<4).map { _ in try RedisStore(address: server.address) }
-        for round in 0..<20 {
-            let wins = Atomic<Int>(0), failures = Atomic<Int>(0)
-            DispatchQueue.concurrentPerform(iterations: 16) { i in
-                do {
-                    if try stores[i % 4].insertIfAbsent(ReplayKey("same\(round)"), expiry: 1000, now: 1) {
-                        wins.add(1, ordering: .relaxed)
-                    }
-                } catch { failures.add(1, ordering: .relaxed) }
-            }
-            XCTAssertEqual(wins.load(ordering: .relaxed), 1, "round \(round)")
-            XCTAssertEqual(failures.load(ordering: .relaxed), 0)
-        }
+        assertConcurrentInsertsOfOneKeyExactlyOneWins(stores)
     }
 
     func testDocumentsAndGeneration() throws {

@@ -1,5 +1,3 @@
-import Dispatch
-import Synchronization
 import XCTest
 @testable import JWTGrantCore
 #if canImport(Glibc)
@@ -56,18 +54,7 @@ final class SQLiteStoreTests: XCTestCase {
     func testConcurrentInsertsOfOneKeyExactlyOneWins() throws {
         let path = temporaryDirectory(self) + "/a.db"
         let stores = try (0..<4).map { _ in try SQLiteStore(path: path) }
-        for round in 0..<20 {
-            let wins = Atomic<Int>(0), failures = Atomic<Int>(0)
-            DispatchQueue.concurrentPerform(iterations: 16) { i in
-                do {
-                    if try stores[i % 4].insertIfAbsent(ReplayKey("same\(round)"), expiry: 1000, now: 1) {
-                        wins.add(1, ordering: .relaxed)
-                    }
-                } catch { failures.add(1, ordering: .relaxed) }
-            }
-            XCTAssertEqual(wins.load(ordering: .relaxed), 1, "round \(round)")
-            XCTAssertEqual(failures.load(ordering: .relaxed), 0)
-        }
+        assertConcurrentInsertsOfOneKeyExactlyOneWins(stores)
     }
 
     func testPurgeDeletesOnlyExpiredRecords() throws {
