@@ -9,6 +9,11 @@ public struct ReplayKey: Hashable, Sendable {
 
     public init(bytes: [UInt8]) { self.bytes = bytes }
 
+    public static func == (a: ReplayKey, b: ReplayKey) -> Bool { a.bytes == b.bytes }
+    /// The bytes hashed as one block (an array's own hashing feeds the
+    /// hasher one element at a time).
+    public func hash(into h: inout Hasher) { bytes.withUnsafeBytes { h.combine(bytes: $0) } }
+
     /// The key made of a string's UTF-8 bytes (tests and fixed keys).
     public init(_ text: String) { self.bytes = Array(text.utf8) }
 
