@@ -60,7 +60,9 @@ extension JOSEValue {
 /// Stored keys are always `owned`; a `borrowed` key exists only for the
 /// duration of one lookup (the bytes it points at outlive it). Hashes and
 /// compares byte for byte, like `Identifier`.
-struct ByteKey: Hashable {
+/// Sendable: a stored key owns an immutable array; a borrowed probe never
+/// leaves the lookup that made it.
+struct ByteKey: Hashable, @unchecked Sendable {
     private enum Storage {
         case owned([UInt8])
         case borrowed(UnsafeRawBufferPointer)
