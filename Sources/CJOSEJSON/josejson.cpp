@@ -41,6 +41,22 @@ int status_of(simdjson::error_code e) {
     }
 }
 
+// Whether the text holds the six bytes \u0000 anywhere (what memmem would
+// find): memchr (vectorised) for each backslash, then the five bytes after
+// it. JOSE documents rarely hold a backslash at all, so this is one memchr
+// pass, where glibc's memmem with a 6-byte needle costs several times more.
+bool has_escaped_nul(const uint8_t *text, size_t length) {
+    const uint8_t *p = text, *end = text + length;
+    while (end - p >= 6) {
+        const void *hit = std::memchr(p, '\\', static_cast<size_t>(end - p) - 5);
+        if (hit == nullptr) return false;
+        p = static_cast<const uint8_t *>(hit);
+        if (std::memcmp(p + 1, "u0000", 5) == 0) return true;
+        p++;
+    }
+    return false;
+}
+
 bool has_nul(std::string_view s) { return !s.empty() && std::memchr(s.data(), 0, s.size()) != nullptr; }
 
 // A cheap fingerprint of a name (length and three bytes): equal names have
@@ -206,7 +222,7 @@ struct Scratch {
 int build(element root, Scratch &t, const uint8_t *text, size_t length, josejson_doc **out) {
     t.entry_count = 0;
     t.byte_count = 0;
-    t.nul = length >= 6 && memmem(text, length, "\\u0000", 6) != nullptr;
+    t.nul = has_escaped_nul(text, length);
     uint32_t members = 0;
     if (root.type() == element_type::OBJECT) {
         simdjson::dom::object obj = root.get_object().value_unsafe();

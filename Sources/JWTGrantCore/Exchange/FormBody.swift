@@ -32,7 +32,9 @@ public struct FormBody: Sendable {
     /// The body limit with the default `max_assertion_size` (32768): 65536.
     public static let maxSize = limit(forAssertionsOf: 32 * 1024)
 
-    private var parameters: [Identifier: String]
+    // By the name's exact bytes; looked up with the caller's name borrowed
+    // (ByteKey), so a lookup allocates nothing.
+    private var parameters: [ByteKey: String]
 
     public init(parsing body: UnsafeRawBufferPointer, maxSize: Int = FormBody.maxSize) throws(JWTGrantError) {
         guard body.count <= maxSize else {
@@ -58,7 +60,7 @@ public struct FormBody: Sendable {
             let value = eq < end
                 ? try Self.decode(UnsafeRawBufferPointer(rebasing: body[(eq + 1)..<end]), what: Self.describe(name))
                 : ""
-            guard parameters.updateValue(value, forKey: Identifier(name)) == nil else {
+            guard parameters.updateValue(value, forKey: ByteKey(Identifier(name))) == nil else {
                 throw JWTGrantError(.invalidRequest, "\(Self.describe(name)) is repeated")
             }
             start = end + 1
@@ -81,14 +83,17 @@ public struct FormBody: Sendable {
 
     /// The value of `name`, or nil when it is absent or empty.
     public subscript(name: String) -> String? {
-        guard let v = parameters[Identifier(name)], !v.isEmpty else { return nil }
+        var name = name
+        guard let v = name.withUTF8({ parameters[ByteKey(borrowing: UnsafeRawBufferPointer($0))] }), !v.isEmpty else {
+            return nil
+        }
         return v
     }
 
     /// Whether `name` was sent with a non-empty value.
     public func has(_ name: String) -> Bool { self[name] != nil }
 
-    public var names: [String] { parameters.keys.map(\.text) }
+    public var names: [String] { parameters.keys.map { $0.withBytes { String(decoding: $0, as: UTF8.self) } } }
 
     // MARK: decoding
 

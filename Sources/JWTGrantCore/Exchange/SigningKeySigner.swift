@@ -33,17 +33,28 @@ public struct SigningKeySigner: AccessTokenSigner {
     /// "b64(header).b64(payload).b64(signature)" written into one buffer.
     public func sign(headerJSON: [UInt8], payloadJSON: [UInt8]) throws(JWTGrantError) -> String {
         let h = Base64URL.encodedLength(headerJSON.count), p = Base64URL.encodedLength(payloadJSON.count)
-        var out: [UInt8] = []
-        out.reserveCapacity(h + p + 2 + 700)   // the longest signature: RSA-4096, 683 characters
-        headerJSON.withUnsafeBytes { Base64URL.append($0, to: &out) }
-        out.append(UInt8(ascii: "."))
-        payloadJSON.withUnsafeBytes { Base64URL.append($0, to: &out) }
-        let signature = try out.withUnsafeBytes { input in
-            Result { () throws(JWTGrantError) -> [UInt8] in try key.sign(input) }
+        // The signing input, encoded straight into its buffer.
+        let input = [UInt8](unsafeUninitializedCapacity: h + 1 + p) { buf, count in
+            guard let base = buf.baseAddress else { count = 0; return }
+            headerJSON.withUnsafeBytes { _ = Base64URL.encode($0, into: base) }
+            base[h] = UInt8(ascii: ".")
+            payloadJSON.withUnsafeBytes { _ = Base64URL.encode($0, into: base + h + 1) }
+            count = h + 1 + p
+        }
+        let signature = try input.withUnsafeBytes { bytes in
+            Result { () throws(JWTGrantError) -> [UInt8] in try key.sign(bytes) }
         }.get()
-        out.append(UInt8(ascii: "."))
-        signature.withUnsafeBytes { Base64URL.append($0, to: &out) }
-        return String(decoding: out, as: UTF8.self)
+        // The token: the input, ".", the signature's encoding (all ASCII).
+        let s = Base64URL.encodedLength(signature.count)
+        return String(unsafeUninitializedCapacity: input.count + 1 + s) { out in
+            guard let base = out.baseAddress else { return 0 }
+            input.withUnsafeBufferPointer { i in
+                if let b = i.baseAddress, i.count > 0 { base.update(from: b, count: i.count) }
+            }
+            base[input.count] = UInt8(ascii: ".")
+            signature.withUnsafeBytes { _ = Base64URL.encode($0, into: base + input.count + 1) }
+            return input.count + 1 + s
+        }
     }
 
     public func verifySignature(_ token: UnsafeRawBufferPointer) throws(JWTGrantError) -> (header: JSONValue, claims: JSONValue) {

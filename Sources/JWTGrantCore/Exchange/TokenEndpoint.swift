@@ -166,21 +166,51 @@ public final class TokenEndpoint: Sendable {
         guard Self.isCompactJWSText(token) else {
             throw JWTGrantError(.internalError, "the signer returned something that is not a compact JWS")
         }
-        var json = #"{"access_token":""# + token + #"","token_type":"Bearer","expires_in":"# + String(lifetime)
-        if let scopeBytes { json += #","scope":""# + String(decoding: scopeBytes, as: UTF8.self) + "\"" }
-        json += "}"
-        return TokenResponse(status: nil, httpStatus: 200, json: json, detail: nil)
+        return TokenResponse(status: nil, httpStatus: 200,
+                             json: Self.responseJSON(token: token, lifetime: lifetime, scope: scopeBytes), detail: nil)
+    }
+
+    /// `{"access_token":"<token>","token_type":"Bearer","expires_in":<n>[,"scope":"<scope>"]}`
+    /// written into one buffer (the token and scope need no escaping, see above).
+    static func responseJSON(token: String, lifetime: Int, scope: [UInt8]?) -> String {
+        var token = token
+        return token.withUTF8 { t -> String in
+            var json = JSONText(capacity: 96 + t.count + (scope?.count ?? 0))
+            json.raw(#"{"access_token":""#)
+            json.raw(UnsafeRawBufferPointer(t))
+            json.raw(#"","token_type":"Bearer","expires_in":"#)
+            json.integer(Int64(lifetime))
+            if let scope {
+                json.raw(#","scope":""#)
+                scope.withUnsafeBytes { json.raw($0) }
+                json.raw("\"")
+            }
+            json.raw("}")
+            return String(decoding: json.bytes, as: UTF8.self)
+        }
     }
 
     static func isCompactJWSText(_ s: String) -> Bool {
         var s = s
         return s.withUTF8 { bytes in
-            !bytes.isEmpty && bytes.allSatisfy { c in
-                (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
-                    || c == 0x2D || c == 0x5F || c == 0x2E
-            }
+            guard !bytes.isEmpty else { return false }
+            // One table load per byte, no branch: the base64url alphabet and ".".
+            let t = compactJWSBytes
+            var bad: UInt8 = 0
+            for c in bytes { bad |= t[Int(c)] }
+            return bad == 0
         }
     }
+
+    /// 0 for the bytes of a compact JWS (base64url and "."), 1 otherwise.
+    /// Allocated once, never freed, never written after initialisation.
+    nonisolated(unsafe) private static let compactJWSBytes: UnsafePointer<UInt8> = {
+        let t = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+        for c in 0..<256 {
+            t[c] = Base64URL.urlTable[c] == 0xFF && c != Int(UInt8(ascii: ".")) ? 1 : 0
+        }
+        return UnsafePointer(t)
+    }()
 
     /// A fresh 128-bit random token id, base64url without padding
     /// (libsodium's generator: the kernel CSPRNG, about 1 us; OpenSSL 3's

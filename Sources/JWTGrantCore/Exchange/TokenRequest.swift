@@ -73,7 +73,8 @@ public struct TokenRequest: Sendable {
         guard let grantType = form["grant_type"] else {
             throw JWTGrantError(.invalidRequest, "the grant_type parameter is missing")
         }
-        guard Identifier(grantType) == Client.jwtBearerGrantTypeID else {
+        // Compared byte for byte, without building an Identifier.
+        guard grantType.utf8.elementsEqual(Client.jwtBearerGrantTypeID.bytes) else {
             throw JWTGrantError(.unsupportedGrantType, "only the grant type \(Client.jwtBearerGrantType) is supported")
         }
         guard client.allowsGrant(Client.jwtBearerGrantTypeID) else {

@@ -7,7 +7,8 @@ public final class IssuerRegistry: @unchecked Sendable {
     private let lock = ReadWriteLock()
     // Keyed by bytes (Identifier): never by Swift String equality.
     private var byName: [Identifier: TrustedIssuer] = [:]
-    private var byIssuer: [Identifier: TrustedIssuer] = [:]
+    // By the `iss` bytes; probed with the token's borrowed bytes (ByteKey).
+    private var byIssuer: [ByteKey: TrustedIssuer] = [:]
 
     public init() {}
 
@@ -16,11 +17,11 @@ public final class IssuerRegistry: @unchecked Sendable {
             if byName[issuer.nameID] != nil {
                 throw JWTGrantError(.alreadyExists, "a trusted issuer named \"\(printable(issuer.name))\" exists")
             }
-            if byIssuer[issuer.issuerID] != nil {
+            if byIssuer[ByteKey(issuer.issuerID)] != nil {
                 throw JWTGrantError(.alreadyExists, "a trusted issuer with that issuer value exists")
             }
             byName[issuer.nameID] = issuer
-            byIssuer[issuer.issuerID] = issuer
+            byIssuer[ByteKey(issuer.issuerID)] = issuer
         }
     }
 
@@ -28,7 +29,7 @@ public final class IssuerRegistry: @unchecked Sendable {
     public func remove(name: String) throws(JWTGrantError) -> TrustedIssuer {
         let removed = lock.withWriteLock { () -> TrustedIssuer? in
             guard let i = byName.removeValue(forKey: Identifier(name)) else { return nil }
-            byIssuer.removeValue(forKey: i.issuerID)
+            byIssuer.removeValue(forKey: ByteKey(i.issuerID))
             return i
         }
         guard let removed else {
@@ -47,7 +48,7 @@ public final class IssuerRegistry: @unchecked Sendable {
         let replaced = lock.withWriteLock { () -> Bool in
             guard byName[old.nameID] === old else { return false }
             byName[old.nameID] = replacement
-            byIssuer[old.issuerID] = replacement
+            byIssuer[ByteKey(old.issuerID)] = replacement
             return true
         }
         guard replaced else {
@@ -59,7 +60,14 @@ public final class IssuerRegistry: @unchecked Sendable {
     /// The issuer whose `iss` value is exactly (byte for byte) `iss`.
     @inline(__always)
     public func lookup(iss: Identifier) -> TrustedIssuer? {
-        lock.withReadLock { byIssuer[iss] }
+        lock.withReadLock { byIssuer[ByteKey(iss)] }
+    }
+
+    /// The issuer whose `iss` value is exactly `iss` (bytes borrowed for the
+    /// lookup only: nothing is allocated).
+    @inline(__always)
+    public func lookup(issBytes iss: UnsafeRawBufferPointer) -> TrustedIssuer? {
+        lock.withReadLock { byIssuer[ByteKey(borrowing: iss)] }
     }
 
     /// The issuer registered under exactly (byte for byte) `name`.

@@ -25,6 +25,15 @@ public final class MemoryReplayStore: ReplayStore {
 
     public func insertIfAbsent(_ key: ReplayKey, expiry: Double, now: Double) throws(JWTGrantError) -> Bool {
         let result: Bool? = state.withLock { s in
+            // The common case (room left, no sweep due) hashes the key once:
+            // insert, and put a live record that was there back (a replay).
+            if s.entries.count < s.nextSweepAt, s.entries.count < capacity {
+                if let old = s.entries.updateValue(expiry, forKey: key), old > now {
+                    s.entries[key] = old
+                    return false
+                }
+                return true
+            }
             if let old = s.entries[key], old > now { return false }
             if s.entries.count >= s.nextSweepAt {
                 s.entries = s.entries.filter { $0.value > now }

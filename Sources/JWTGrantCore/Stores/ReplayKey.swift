@@ -9,6 +9,11 @@ public struct ReplayKey: Hashable, Sendable {
 
     public init(bytes: [UInt8]) { self.bytes = bytes }
 
+    public static func == (a: ReplayKey, b: ReplayKey) -> Bool { a.bytes == b.bytes }
+    /// The bytes hashed as one block (an array's own hashing feeds the
+    /// hasher one element at a time).
+    public func hash(into h: inout Hasher) { bytes.withUnsafeBytes { h.combine(bytes: $0) } }
+
     /// The key made of a string's UTF-8 bytes (tests and fixed keys).
     public init(_ text: String) { self.bytes = Array(text.utf8) }
 
@@ -25,27 +30,39 @@ public struct ReplayKey: Hashable, Sendable {
     /// different tuples give the same bytes.
     static func assertion(iss: UnsafeRawBufferPointer, jti: UnsafeRawBufferPointer?,
                           signingInput: UnsafeRawBufferPointer) -> ReplayKey {
-        var out: [UInt8] = []
-        out.reserveCapacity(1 + 8 + iss.count + (jti?.count ?? 32))
-        func part(_ p: UnsafeRawBufferPointer) {
-            let n = UInt32(truncatingIfNeeded: p.count)
-            out.append(UInt8(truncatingIfNeeded: n >> 24)); out.append(UInt8(truncatingIfNeeded: n >> 16))
-            out.append(UInt8(truncatingIfNeeded: n >> 8)); out.append(UInt8(truncatingIfNeeded: n))
-            out.append(contentsOf: p)
-        }
-        if let jti {
-            out.append(1)
-            part(iss)
-            part(jti)
-        } else {
-            out.append(2)
-            part(iss)
-            var md = [UInt8](repeating: 0, count: 32)
-            md.withUnsafeMutableBufferPointer { m in
-                _ = SHA256(signingInput.baseAddress?.assumingMemoryBound(to: UInt8.self), signingInput.count,
-                           m.baseAddress)
+        // One allocation, written in place: kind byte, then each part
+        // length-prefixed (the SHA-256 digest hashed straight into it).
+        let second = jti?.count ?? 32
+        let total = 1 + 4 + iss.count + 4 + second
+        let out = [UInt8](unsafeUninitializedCapacity: total) { buf, count in
+            guard let start = buf.baseAddress else { count = 0; return }
+            let base = UnsafeMutableRawPointer(start)
+            var at = 0
+            func length(_ n: Int) {
+                let v = UInt32(truncatingIfNeeded: n)
+                base.storeBytes(of: UInt8(truncatingIfNeeded: v >> 24), toByteOffset: at, as: UInt8.self)
+                base.storeBytes(of: UInt8(truncatingIfNeeded: v >> 16), toByteOffset: at + 1, as: UInt8.self)
+                base.storeBytes(of: UInt8(truncatingIfNeeded: v >> 8), toByteOffset: at + 2, as: UInt8.self)
+                base.storeBytes(of: UInt8(truncatingIfNeeded: v), toByteOffset: at + 3, as: UInt8.self)
+                at += 4
             }
-            md.withUnsafeBytes { part($0) }
+            func part(_ p: UnsafeRawBufferPointer) {
+                length(p.count)
+                if let b = p.baseAddress, p.count > 0 { (base + at).copyMemory(from: b, byteCount: p.count) }
+                at += p.count
+            }
+            base.storeBytes(of: jti == nil ? 2 : 1, toByteOffset: 0, as: UInt8.self)
+            at = 1
+            part(iss)
+            if let jti {
+                part(jti)
+            } else {
+                length(32)
+                _ = SHA256(signingInput.baseAddress?.assumingMemoryBound(to: UInt8.self), signingInput.count,
+                           (base + at).assumingMemoryBound(to: UInt8.self))
+                at += 32
+            }
+            count = at
         }
         return ReplayKey(bytes: out)
     }

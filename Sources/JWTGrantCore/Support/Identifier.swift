@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// An identifier compared and hashed as bytes: iss, aud values, sub, jti,
 /// kid, alg, typ, kty, crv, use, key_ops, client_id, issuer names, grant
 /// types, scope tokens, form parameter names.
@@ -47,4 +53,44 @@ extension JOSEValue {
     /// The identifier of a string member (its exact unescaped bytes), nil
     /// for a non-string.
     public var identifier: Identifier? { withStringBytes { Identifier(bytes: $0) } }
+}
+
+/// A dictionary key over exact bytes that can also be probed with borrowed
+/// bytes, so that a lookup by a token's value (its `iss`) allocates nothing.
+/// Stored keys are always `owned`; a `borrowed` key exists only for the
+/// duration of one lookup (the bytes it points at outlive it). Hashes and
+/// compares byte for byte, like `Identifier`.
+/// Sendable: a stored key owns an immutable array; a borrowed probe never
+/// leaves the lookup that made it.
+struct ByteKey: Hashable, @unchecked Sendable {
+    private enum Storage {
+        case owned([UInt8])
+        case borrowed(UnsafeRawBufferPointer)
+    }
+    private let storage: Storage
+
+    init(_ id: Identifier) { storage = .owned(id.bytes) }
+    /// A probe over `bytes`; use it only while `bytes` is valid, never store it.
+    init(borrowing bytes: UnsafeRawBufferPointer) { storage = .borrowed(bytes) }
+
+    @inline(__always)
+    func withBytes<T>(_ body: (UnsafeRawBufferPointer) -> T) -> T {
+        switch storage {
+        case .owned(let a): return a.withUnsafeBytes(body)
+        case .borrowed(let b): return body(b)
+        }
+    }
+
+    static func == (a: ByteKey, b: ByteKey) -> Bool {
+        a.withBytes { x in
+            b.withBytes { y in
+                guard x.count == y.count else { return false }
+                guard x.count > 0 else { return true }
+                guard let xb = x.baseAddress, let yb = y.baseAddress else { return false }
+                return memcmp(xb, yb, x.count) == 0
+            }
+        }
+    }
+
+    func hash(into h: inout Hasher) { withBytes { h.combine(bytes: $0) } }
 }

@@ -62,14 +62,14 @@ public final class AssertionValidator: Sendable {
 
         let claims = jws.payload
         facts.verifiedClaims = claims
-        let trust = issuer.policy
+        // The issuer's policy is read in place (issuer.policy), not copied.
         try PolicyRules.checkTrust(issuer, now: now)
         try SubjectRule.check(claims)
-        try PolicyRules.checkSubject(claims, policy: trust)
-        if let use { try PolicyRules.checkUse(use, policy: trust) }
+        try PolicyRules.checkSubject(claims, policy: issuer.policy)
+        if let use { try PolicyRules.checkUse(use, policy: issuer.policy) }
         try AudienceRule.check(claims, policy: policy, issuer: issuer)
-        let lastPassing = try TimeRules.check(claims, policy: trust.effective(policy), now: now)
-        try PolicyRules.checkJTI(claims, policy: trust)
+        let lastPassing = try TimeRules.check(claims, settings: issuer.policy.effectiveTimes(policy), now: now)
+        try PolicyRules.checkJTI(claims, policy: issuer.policy)
         if policy.replayProtection {
             let key = try ReplayRule.key(jws, token: token, claims: claims)
             if consume {

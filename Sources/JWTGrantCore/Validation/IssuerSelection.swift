@@ -5,10 +5,11 @@ struct IssuerSelection {
         guard let iss = jws.payload["iss"] else {
             throw JWTGrantError(.untrustedIssuer, "claim iss is missing")
         }
-        guard let value = iss.identifier else {
+        // Probed with the claim's bytes as they lie in the parsed document.
+        guard let found = iss.withStringBytes({ registry.lookup(issBytes: $0) }) else {
             throw JWTGrantError(.untrustedIssuer, "claim iss must be a string")
         }
-        guard let issuer = registry.lookup(iss: value) else {
+        guard let issuer = found else {
             throw JWTGrantError(.untrustedIssuer, "claim iss does not name a trusted token issuer")
         }
         return issuer

@@ -9,6 +9,26 @@ struct TimeRules {
     /// (it passes at no `t > lastPassing`). `ReplayRule.recordExpiry` keeps
     /// the replay record strictly beyond it.
     static func check(_ claims: JOSEObject, policy: ValidationPolicy, now: Double) throws(JWTGrantError) -> Double {
+        try check(claims, settings: Settings(policy), now: now)
+    }
+
+    /// The settings these rules read (plain values: no copy of the policies'
+    /// strings and sets on the hot path).
+    struct Settings {
+        var clockSkew: Double
+        var iatValidation: Bool
+        var iatValidityPeriod: Double
+        var maxAssertionLifetime: Double
+
+        init(_ p: ValidationPolicy) {
+            clockSkew = p.clockSkew
+            iatValidation = p.iatValidation
+            iatValidityPeriod = p.iatValidityPeriod
+            maxAssertionLifetime = p.maxAssertionLifetime
+        }
+    }
+
+    static func check(_ claims: JOSEObject, settings policy: Settings, now: Double) throws(JWTGrantError) -> Double {
         guard let exp = try NumericDate.read(claims, "exp") else {
             throw JWTGrantError(.claim, "claim exp is missing")
         }
