@@ -443,10 +443,10 @@ static ngx_int_t ngx_http_jwtgrant_token_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_jwtgrant_jwks_handler(ngx_http_request_t *r);
 
 
+/* Makes `handler` the location's content handler (jwtgrant_token, jwtgrant_jwks). */
 static char *
-ngx_http_jwtgrant_token(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_jwtgrant_set_content_handler(ngx_conf_t *cf, ngx_http_handler_pt handler)
 {
-    ngx_http_jwtgrant_loc_conf_t   *lcf = conf;
     ngx_http_core_loc_conf_t       *clcf;
     ngx_http_jwtgrant_main_conf_t  *mcf;
 
@@ -454,8 +454,7 @@ ngx_http_jwtgrant_token(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (clcf->handler) {
         return "is duplicate: the location already has a content handler";
     }
-    clcf->handler = ngx_http_jwtgrant_token_handler;
-    lcf->token = 1;
+    clcf->handler = handler;
     mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_jwtgrant_module);
     mcf->enabled = 1;
     return NGX_CONF_OK;
@@ -463,21 +462,30 @@ ngx_http_jwtgrant_token(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 static char *
+ngx_http_jwtgrant_token(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_jwtgrant_loc_conf_t  *lcf = conf;
+    char                          *rv;
+
+    rv = ngx_http_jwtgrant_set_content_handler(cf, ngx_http_jwtgrant_token_handler);
+    if (rv == NGX_CONF_OK) {
+        lcf->token = 1;
+    }
+    return rv;
+}
+
+
+static char *
 ngx_http_jwtgrant_jwks(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_jwtgrant_loc_conf_t   *lcf = conf;
-    ngx_http_core_loc_conf_t       *clcf;
-    ngx_http_jwtgrant_main_conf_t  *mcf;
+    ngx_http_jwtgrant_loc_conf_t  *lcf = conf;
+    char                          *rv;
 
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    if (clcf->handler) {
-        return "is duplicate: the location already has a content handler";
+    rv = ngx_http_jwtgrant_set_content_handler(cf, ngx_http_jwtgrant_jwks_handler);
+    if (rv == NGX_CONF_OK) {
+        lcf->jwks = 1;
     }
-    clcf->handler = ngx_http_jwtgrant_jwks_handler;
-    lcf->jwks = 1;
-    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_jwtgrant_module);
-    mcf->enabled = 1;
-    return NGX_CONF_OK;
+    return rv;
 }
 
 
