@@ -151,12 +151,13 @@ public enum Base64URL {
 
     public static func decode(_ text: UnsafeRawBufferPointer) -> [UInt8]? {
         guard let length = decodedLength(text.count) else { return nil }
-        var ok = false
-        let bytes = [UInt8](unsafeUninitializedCapacity: length) { buf, count in
-            ok = decode(text, into: UnsafeMutableRawBufferPointer(buf))
-            count = ok ? length : 0
+        // Decoded on the stack, then copied with Array(_: UnsafeRawBufferPointer),
+        // which the standard library prespecializes: [UInt8](unsafeUninitializedCapacity:)
+        // instantiates generic array metadata at run time on every call.
+        return withUnsafeTemporaryAllocation(byteCount: length, alignment: 16) { buf -> [UInt8]? in
+            guard decode(text, into: buf) else { return nil }
+            return Array(UnsafeRawBufferPointer(buf))
         }
-        return ok ? bytes : nil
     }
 
     public static func decode(_ text: String) -> [UInt8]? {
