@@ -62,14 +62,14 @@ public final class AssertionValidator: Sendable {
 
         let claims = jws.payload
         facts.verifiedClaims = claims
-        // The issuer's policy is read in place (issuer.policy), not copied.
+        // The issuer's policy is read in place, field by field, not copied.
         try PolicyRules.checkTrust(issuer, now: now)
         try SubjectRule.check(claims)
-        try PolicyRules.checkSubject(claims, policy: issuer.policy)
-        if let use { try PolicyRules.checkUse(use, policy: issuer.policy) }
+        try PolicyRules.checkSubject(claims, issuer: issuer)
+        if let use { try PolicyRules.checkUse(use, issuer: issuer) }
         try AudienceRule.check(claims, policy: policy, issuer: issuer)
-        let lastPassing = try TimeRules.check(claims, settings: issuer.policy.effectiveTimes(policy), now: now)
-        try PolicyRules.checkJTI(claims, policy: issuer.policy)
+        let lastPassing = try TimeRules.check(claims, settings: TimeRules.Settings(policy, issuer: issuer), now: now)
+        try PolicyRules.checkJTI(claims, issuer: issuer)
         if policy.replayProtection {
             let key = try ReplayRule.key(jws, token: token, claims: claims)
             if consume {

@@ -26,6 +26,17 @@ struct TimeRules {
             iatValidityPeriod = p.iatValidityPeriod
             maxAssertionLifetime = p.maxAssertionLifetime
         }
+
+        /// `p` with the issuer's overrides (as `IssuerPolicy.effective`), read
+        /// field by field from the issuer instead of copying its policy.
+        init(_ p: ValidationPolicy, issuer: TrustedIssuer) {
+            self.init(p)
+            if let m = issuer.policy.maxAssertionLifetime { maxAssertionLifetime = Double(m) }
+            if let i = issuer.policy.iatValidityPeriod {
+                iatValidation = true
+                iatValidityPeriod = Double(i) * 60
+            }
+        }
     }
 
     static func check(_ claims: JOSEObject, settings policy: Settings, now: Double) throws(JWTGrantError) -> Double {
