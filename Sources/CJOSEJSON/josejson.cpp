@@ -146,6 +146,37 @@ uint32_t kind_of(element v) {
     return JOSEJSON_NULL;
 }
 
+// The registered name (enum josejson_name) that `k` spells, or -1: by
+// length, then the bytes as one integer (no string compares per member).
+inline int registered_name(std::string_view k) {
+    const auto *p = reinterpret_cast<const unsigned char *>(k.data());
+    switch (k.size()) {
+    case 3: {
+        uint32_t v = p[0] | p[1] << 8 | p[2] << 16;
+        auto code = [](const char *s) constexpr {
+            return static_cast<uint32_t>(static_cast<unsigned char>(s[0]) | static_cast<unsigned char>(s[1]) << 8 |
+                                         static_cast<unsigned char>(s[2]) << 16);
+        };
+        switch (v) {
+        case code("alg"): return JOSEJSON_NAME_ALG;
+        case code("kid"): return JOSEJSON_NAME_KID;
+        case code("b64"): return JOSEJSON_NAME_B64;
+        case code("iss"): return JOSEJSON_NAME_ISS;
+        case code("sub"): return JOSEJSON_NAME_SUB;
+        case code("aud"): return JOSEJSON_NAME_AUD;
+        case code("exp"): return JOSEJSON_NAME_EXP;
+        case code("nbf"): return JOSEJSON_NAME_NBF;
+        case code("iat"): return JOSEJSON_NAME_IAT;
+        case code("jti"): return JOSEJSON_NAME_JTI;
+        default: return -1;
+        }
+    }
+    case 4: return std::memcmp(p, "crit", 4) == 0 ? JOSEJSON_NAME_CRIT : -1;
+    case 12: return std::memcmp(p, "_issuer_name", 12) == 0 ? JOSEJSON_NAME_ISSUER_NAME : -1;
+    default: return -1;
+    }
+}
+
 // What one walk over the top level writes before the one allocation: the
 // entries and the string bytes, in per-thread buffers that grow as needed
 // (a name or string is never longer than the document).
@@ -224,6 +255,7 @@ int build(element root, Scratch &t, const uint8_t *text, size_t length, josejson
     t.byte_count = 0;
     t.nul = has_escaped_nul(text, length);
     uint32_t members = 0;
+    uint32_t registered[JOSEJSON_NAME_COUNT] = {};
     if (root.type() == element_type::OBJECT) {
         simdjson::dom::object obj = root.get_object().value_unsafe();
         // One pass over the members: checked and copied; the names and
@@ -240,6 +272,10 @@ int build(element root, Scratch &t, const uint8_t *text, size_t length, josejson
             if (t.nul && has_nul(field.key)) return JOSEJSON_ENUL;
             int s = t.add(field.value, field.key);
             if (s != JOSEJSON_OK) return s;
+            // Duplicates are refused, so each name is noted at most once
+            // in a document that is accepted.
+            int r = registered_name(field.key);
+            if (r >= 0) registered[r] = static_cast<uint32_t>(n + 1);
             if (n < kSmall) {
                 uint64_t f = fingerprint(field.key);
                 for (size_t j = 0; j < n; j++)
@@ -314,6 +350,7 @@ int build(element root, Scratch &t, const uint8_t *text, size_t length, josejson
     doc->reserved = 0;
     doc->entries = entries;
     doc->bytes = bytes;
+    std::memcpy(doc->registered, registered, sizeof registered);
     *out = doc;
     return JOSEJSON_OK;
 }

@@ -135,7 +135,7 @@ public struct CompactJWS {
 
     /// The header policy: alg, crit, b64, kid.
     private static func checkHeader(_ header: JOSEObject) throws(JWTGrantError) -> (JWSAlgorithm, Identifier?) {
-        guard let alg = header["alg"] else {
+        guard let alg = header[.alg] else {
             throw JWTGrantError(.algorithm, "JWS header has no \"alg\"")
         }
         guard let parsed = alg.withStringBytes({ JWSAlgorithm(bytes: $0) }) else {
@@ -157,14 +157,14 @@ public struct CompactJWS {
             }
             throw JWTGrantError(.algorithm, "JWS alg is not supported")
         }
-        if header.has("crit") {
+        if header.has(.crit) {
             throw JWTGrantError(.header, "JWS \"crit\" names extensions this server does not understand")
         }
-        if header.has("b64") {
+        if header.has(.b64) {
             throw JWTGrantError(.header, "JWS \"b64\" (RFC 7797 unencoded payload) is not accepted")
         }
         var kid: Identifier? = nil
-        if let k = header["kid"] {
+        if let k = header[.kid] {
             guard let id = k.identifier else {
                 throw JWTGrantError(.header, "JWS \"kid\" must be a string")
             }

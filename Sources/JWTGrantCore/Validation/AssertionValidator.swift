@@ -30,7 +30,7 @@ public final class AssertionValidator: Sendable {
         }
         /// `accessTokenSubject` as UTF-8 bytes (the lean exchange's form).
         public var accessTokenSubjectBytes: [UInt8]? {
-            guard let bytes = claims["sub"]?.withStringBytes({ Array($0) }), !bytes.isEmpty else { return nil }
+            guard let bytes = claims[.sub]?.withStringBytes({ Array($0) }), !bytes.isEmpty else { return nil }
             return issuer.policy.subjectFormat.renderBytes(sub: bytes, name: issuer.name, issuer: issuer.issuer)
         }
         /// The token's payload segment (base64url), for `claimsText()`.

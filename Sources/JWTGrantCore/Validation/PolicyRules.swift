@@ -31,7 +31,7 @@ struct PolicyRules {
     /// `allowed_subjects` (after `SubjectRule`: sub is a non-empty string).
     static func checkSubject(_ claims: JOSEObject, issuer: TrustedIssuer) throws(JWTGrantError) {
         guard let allowed = issuer.policy.allowedSubjects else { return }
-        guard let sub = claims["sub"]?.identifier, allowed.contains(sub) else {
+        guard let sub = claims[.sub]?.identifier, allowed.contains(sub) else {
             throw JWTGrantError(.subjectNotAllowed,
                 "the assertion's sub is not among the trusted issuer's allowed_subjects")
         }
@@ -54,7 +54,7 @@ struct PolicyRules {
     /// on or off) a non-empty string.
     static func checkJTI(_ claims: JOSEObject, issuer: TrustedIssuer) throws(JWTGrantError) {
         guard issuer.policy.requireJTI else { return }
-        guard let jti = claims["jti"] else {
+        guard let jti = claims[.jti] else {
             throw JWTGrantError(.jtiRequired, "the trusted issuer requires a jti claim (require_jti)")
         }
         guard let len = jti.withStringBytes({ $0.count }) else {

@@ -40,7 +40,7 @@ struct TimeRules {
     }
 
     static func check(_ claims: JOSEObject, settings policy: Settings, now: Double) throws(JWTGrantError) -> Double {
-        guard let exp = try NumericDate.read(claims, "exp") else {
+        guard let exp = try NumericDate.read(claims, .exp) else {
             throw JWTGrantError(.claim, "claim exp is missing")
         }
         // Passes while now < exp + skew.
@@ -49,11 +49,11 @@ struct TimeRules {
             throw JWTGrantError(.assertionLifetime,
                 "the assertion's exp lies further ahead than grant_type.jwt.max_assertion_lifetime allows")
         }
-        if let nbf = try NumericDate.read(claims, "nbf"), now + policy.clockSkew < nbf {
+        if let nbf = try NumericDate.read(claims, .nbf), now + policy.clockSkew < nbf {
             throw JWTGrantError(.notYetValid, "the assertion is not valid yet (nbf)")
         }
         var lastPassing = exp + policy.clockSkew
-        if let iat = try NumericDate.read(claims, "iat") {
+        if let iat = try NumericDate.read(claims, .iat) {
             if iat > now + policy.clockSkew {
                 throw JWTGrantError(.iatInFuture, "the assertion was issued in the future (iat)")
             }
