@@ -207,26 +207,39 @@ struct Scratch {
         return true;
     }
 
-    // Appends a value; a string is checked for NUL on the way.
+    // Appends a value; a string is checked for NUL on the way. The byte
+    // space was reserved for the whole document by build() (names and
+    // strings, unescaped, never take more bytes than the text), so only the
+    // entry table may grow here. One type dispatch per value.
     int add(element v, std::string_view name) {
-        if (!reserve(entry_count + 1, byte_count + name.size())) return JOSEJSON_ENOMEM;
+        if (entry_count == entry_capacity && !reserve(entry_count + 1, 0)) return JOSEJSON_ENOMEM;
         josejson_entry &e = entries[entry_count++];
-        std::memset(&e, 0, sizeof e);
         e.name_offset = static_cast<uint32_t>(byte_count);
         e.name_length = static_cast<uint32_t>(name.size());
+        e.offset = 0;
+        e.length = 0;
+        e.reserved = 0;
+        e.value.integer = 0;
         if (!name.empty()) std::memcpy(bytes + byte_count, name.data(), name.size());
         byte_count += name.size();
-        e.kind = kind_of(v);
         switch (v.type()) {
+        case element_type::NULL_VALUE: e.kind = JOSEJSON_NULL; return JOSEJSON_OK;
+        case element_type::BOOL:
+            e.kind = v.get_bool().value_unsafe() ? JOSEJSON_TRUE : JOSEJSON_FALSE;
+            return JOSEJSON_OK;
         case element_type::INT64:
+            e.kind = JOSEJSON_INTEGER;
             e.value.integer = v.get_int64().value_unsafe();
             return JOSEJSON_OK;
-        case element_type::UINT64: return JOSEJSON_EINTEGER;
-        case element_type::DOUBLE: e.value.real = v.get_double().value_unsafe(); return JOSEJSON_OK;
+        case element_type::UINT64: e.kind = JOSEJSON_INTEGER; return JOSEJSON_EINTEGER;
+        case element_type::DOUBLE:
+            e.kind = JOSEJSON_REAL;
+            e.value.real = v.get_double().value_unsafe();
+            return JOSEJSON_OK;
         case element_type::STRING: {
+            e.kind = JOSEJSON_STRING;
             std::string_view s = v.get_string().value_unsafe();
             if (nul && has_nul(s)) return JOSEJSON_ENUL;
-            if (!reserve(0, byte_count + s.size())) return JOSEJSON_ENOMEM;
             if (!s.empty()) std::memcpy(bytes + byte_count, s.data(), s.size());
             e.offset = static_cast<uint32_t>(byte_count);
             e.length = static_cast<uint32_t>(s.size());
@@ -234,17 +247,20 @@ struct Scratch {
             return JOSEJSON_OK;
         }
         case element_type::ARRAY: {
+            e.kind = JOSEJSON_ARRAY;
             simdjson::dom::array a = v.get_array().value_unsafe();
             e.length = static_cast<uint32_t>(a.size());
             return JOSEJSON_OK;
         }
         case element_type::OBJECT: {
+            e.kind = JOSEJSON_OBJECT;
             simdjson::dom::object o = v.get_object().value_unsafe();
             e.length = static_cast<uint32_t>(o.size());
             return check(v, nul);
         }
-        default: return JOSEJSON_OK;
         }
+        e.kind = JOSEJSON_NULL;
+        return JOSEJSON_OK;
     }
 };
 
@@ -253,6 +269,9 @@ struct Scratch {
 int build(element root, Scratch &t, const uint8_t *text, size_t length, josejson_doc **out) {
     t.entry_count = 0;
     t.byte_count = 0;
+    // Every name and string kept fits in `length` bytes (unescaping never
+    // lengthens); reserved once, so add() checks no byte capacity.
+    if (!t.reserve(0, length)) return JOSEJSON_ENOMEM;
     t.nul = has_escaped_nul(text, length);
     uint32_t members = 0;
     uint32_t registered[JOSEJSON_NAME_COUNT] = {};
