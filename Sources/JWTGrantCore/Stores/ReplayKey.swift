@@ -37,8 +37,8 @@ public struct ReplayKey: Hashable, Sendable {
         // Written on the stack, then copied with Array(_: UnsafeRawBufferPointer),
         // which the standard library prespecializes: [UInt8](unsafeUninitializedCapacity:)
         // instantiates generic array metadata at run time on every call.
-        return withUnsafeTemporaryAllocation(byteCount: total, alignment: 16) { buf -> ReplayKey in
-            guard let base = buf.baseAddress else { return ReplayKey(bytes: []) }
+        let out = withUnsafeTemporaryAllocation(byteCount: total, alignment: 16) { buf -> [UInt8] in
+            guard let base = buf.baseAddress else { return [] }
             var at = 0
             func length(_ n: Int) {
                 let v = UInt32(truncatingIfNeeded: n)
@@ -64,7 +64,8 @@ public struct ReplayKey: Hashable, Sendable {
                            (base + at).assumingMemoryBound(to: UInt8.self))
                 at += 32
             }
-            return ReplayKey(bytes: Array(UnsafeRawBufferPointer(rebasing: buf[0..<at])))
+            return Array(UnsafeRawBufferPointer(rebasing: buf[0..<at]))
         }
+        return ReplayKey(bytes: out)
     }
 }
