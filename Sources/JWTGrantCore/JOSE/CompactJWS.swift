@@ -39,10 +39,18 @@ public struct CompactJWS {
         try parse(token, maxLength: maxLength, payloadMustBeJSON: true)
     }
 
+    /// `parse`, with the header of a segment seen before taken from
+    /// `headers` (the validator's; see `HeaderCache`) and a new accepted one
+    /// stored there. The outcome is the same as without.
+    static func parse(_ token: UnsafeRawBufferPointer, maxLength: Int,
+                      headers: HeaderCache) throws(JWTGrantError) -> CompactJWS {
+        try parse(token, maxLength: maxLength, payloadMustBeJSON: true, headers: headers)
+    }
+
     /// `payloadMustBeJSON: false` admits any payload bytes (generic JWS test
     /// vectors whose payload is not a JWT); the engine always requires JSON.
     static func parse(_ token: UnsafeRawBufferPointer, maxLength: Int,
-                      payloadMustBeJSON: Bool) throws(JWTGrantError) -> CompactJWS {
+                      payloadMustBeJSON: Bool, headers: HeaderCache? = nil) throws(JWTGrantError) -> CompactJWS {
         let n = token.count
         guard n <= maxLength else {
             throw JWTGrantError(.malformed, "JWS is longer than \(maxLength) bytes")
@@ -59,10 +67,19 @@ public struct CompactJWS {
         }
         guard first > 0 else { throw JWTGrantError(.malformed, "JWS header segment is empty") }
 
-        guard let header = try decodeJSON(UnsafeRawBufferPointer(rebasing: token[0..<first]), what: "JWS header") else {
-            throw JWTGrantError(.malformed, "JWS header must be a JSON object")
+        let headerText = UnsafeRawBufferPointer(rebasing: token[0..<first])
+        let header: JOSEObject, algorithm: JWSAlgorithm, kid: Identifier?
+        if let known = headers?.lookup(headerText) {
+            // The same segment as a header accepted before: the same result.
+            (header, algorithm, kid) = (known.header, known.algorithm, known.kid)
+        } else {
+            guard let h = try decodeJSON(headerText, what: "JWS header") else {
+                throw JWTGrantError(.malformed, "JWS header must be a JSON object")
+            }
+            header = h
+            (algorithm, kid) = try checkHeader(header)
+            headers?.store(headerText, HeaderCache.Parsed(header: header, algorithm: algorithm, kid: kid))
         }
-        let (algorithm, kid) = try checkHeader(header)
 
         let payloadText = UnsafeRawBufferPointer(rebasing: token[(first + 1)..<second])
         let payload: JOSEObject

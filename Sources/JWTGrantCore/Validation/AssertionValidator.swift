@@ -10,6 +10,9 @@ public final class AssertionValidator: Sendable {
     public let issuers: IssuerRegistry
     public let replay: any ReplayStore
     public let clock: any Clock
+    /// The JWS headers seen last (an issuer repeats its header byte for
+    /// byte): parsed once, not for every assertion.
+    let headers = HeaderCache()
 
     public init(policy: ValidationPolicy, issuers: IssuerRegistry, replay: any ReplayStore, clock: any Clock) {
         self.policy = policy
@@ -53,7 +56,7 @@ public final class AssertionValidator: Sendable {
     /// audit event, whether it passes or not.
     public func validate(_ token: UnsafeRawBufferPointer, consume: Bool, use: AssertionUse? = nil,
                          facts: inout ValidationFacts) throws(JWTGrantError) -> Verified {
-        let jws = try CompactJWS.parse(token, maxLength: policy.maxAssertionBytes)
+        let jws = try CompactJWS.parse(token, maxLength: policy.maxAssertionBytes, headers: headers)
         let issuer = try IssuerSelection.select(jws, in: issuers)
         facts.issuer = issuer
         let now = clock.now()
