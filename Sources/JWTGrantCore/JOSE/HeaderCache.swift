@@ -15,7 +15,7 @@ import Musl
 /// every time. Each stripe holds one entry behind its own lock; a new header
 /// replaces it. Memory is bounded by `Stripes.count` header segments, each
 /// no longer than the assertion size limit.
-final class HeaderCache: Sendable {
+final class HeaderCache: @unchecked Sendable {
     /// A header as `CompactJWS.parse` accepted it.
     struct Parsed {
         let header: JOSEObject
@@ -29,15 +29,28 @@ final class HeaderCache: Sendable {
         let parsed: Parsed
     }
 
-    private let slots: [Locked<Entry?>] = (0..<Stripes.count).map { _ in Locked(nil) }
+    /// Slot i is read and written only under `locks`' mutex i. Plain
+    /// memory rather than `Locked` values: no dynamic exclusivity check
+    /// (swift_beginAccess) on every verification.
+    private let locks = Stripes()
+    private let slots: UnsafeMutablePointer<Entry?>
 
-    init() {}
+    init() {
+        slots = .allocate(capacity: Stripes.count)
+        slots.initialize(repeating: nil, count: Stripes.count)
+    }
+
+    deinit {
+        slots.deinitialize(count: Stripes.count)
+        slots.deallocate()
+    }
 
     /// The header remembered for exactly `segment` by the calling thread's
     /// stripe, or nil.
     func lookup(_ segment: UnsafeRawBufferPointer) -> Parsed? {
-        slots[Stripes.current()].withLock { (entry: inout Entry?) -> Parsed? in
-            guard let e = entry, e.segment.count == segment.count,
+        let i = Stripes.current()
+        return locks.withLock(i) { () -> Parsed? in
+            guard let e = slots[i], e.segment.count == segment.count,
                   let base = segment.baseAddress else { return nil }
             let same = e.segment.withUnsafeBytes { mine -> Bool in
                 guard let m = mine.baseAddress else { return false }
@@ -50,6 +63,7 @@ final class HeaderCache: Sendable {
     /// Remembers the accepted header of `segment` for the calling thread's stripe.
     func store(_ segment: UnsafeRawBufferPointer, _ parsed: Parsed) {
         let entry = Entry(segment: Array(segment), parsed: parsed)
-        slots[Stripes.current()].withLock { (slot: inout Entry?) in slot = entry }
+        let i = Stripes.current()
+        locks.withLock(i) { slots[i] = entry }
     }
 }
