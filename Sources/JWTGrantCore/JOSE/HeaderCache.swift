@@ -13,9 +13,12 @@ import Musl
 ///
 /// Only accepted headers are kept: a refused one is parsed (and refused)
 /// every time. Each stripe holds one entry behind its own lock; a new header
-/// replaces it. Memory is bounded by `Stripes.count` header segments, each
-/// no longer than the assertion size limit.
+/// replaces it. Memory is bounded by `Stripes.count` header segments of at
+/// most `maxSegment` bytes (an ordinary header is well under 200).
 final class HeaderCache: @unchecked Sendable {
+    /// Longer header segments are parsed every time and never kept.
+    static let maxSegment = 1024
+
     /// A header as `CompactJWS.parse` accepted it.
     struct Parsed {
         let header: JOSEObject
@@ -62,6 +65,7 @@ final class HeaderCache: @unchecked Sendable {
 
     /// Remembers the accepted header of `segment` for the calling thread's stripe.
     func store(_ segment: UnsafeRawBufferPointer, _ parsed: Parsed) {
+        guard segment.count <= Self.maxSegment else { return }
         let entry = Entry(segment: Array(segment), parsed: parsed)
         let i = Stripes.current()
         locks.withLock(i) { slots[i] = entry }

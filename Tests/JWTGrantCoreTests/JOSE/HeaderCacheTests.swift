@@ -101,6 +101,31 @@ final class HeaderCacheTests: XCTestCase {
         XCTAssertTrue(lookup(other)?.header === third.header, "a refused header leaves the entry as it was")
     }
 
+    func testLongHeadersAreNotKept() throws {
+        let cache = HeaderCache()
+        func parse(_ header: String) throws -> CompactJWS {
+            let token = Array((Self.seg(header) + "." + Self.claims + "." + Self.sig).utf8)
+            return try token.withUnsafeBytes { b throws(JWTGrantError) in
+                try CompactJWS.parse(b, maxLength: CompactJWS.defaultMaxLength, headers: cache)
+            }
+        }
+        // Base64url of {"alg":"RS256","kid":"<n x>"} is exactly maxSegment
+        // characters for one n, one more for n + 1 (lengths grow by 4 per 3 bytes).
+        func header(_ n: Int) -> String { #"{"alg":"RS256","kid":""# + String(repeating: "x", count: n) + #""}"# }
+        var n = 0
+        while Self.seg(header(n)).utf8.count < HeaderCache.maxSegment { n += 1 }
+        let atLimit = header(n), over = header(n + 3)
+        XCTAssertEqual(Self.seg(atLimit).utf8.count, HeaderCache.maxSegment)
+        XCTAssertGreaterThan(Self.seg(over).utf8.count, HeaderCache.maxSegment)
+        let a = try parse(atLimit), b = try parse(atLimit)
+        XCTAssertTrue(a.header === b.header, "a segment of maxSegment bytes is kept")
+        let c = try parse(over), d = try parse(over)
+        XCTAssertFalse(c.header === d.header, "a longer segment is parsed every time")
+        XCTAssertEqual(d.kid, Identifier(String(repeating: "x", count: n + 3)))
+        XCTAssertEqual(Self.outcome(Self.seg(over) + "." + Self.claims + "." + Self.sig, cache),
+                       Self.outcome(Self.seg(over) + "." + Self.claims + "." + Self.sig, nil))
+    }
+
     private final class Job: @unchecked Sendable {
         let cache: HeaderCache, tokens: [String], expected: [String], offset: Int
         var wrong = 0
