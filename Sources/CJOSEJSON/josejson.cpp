@@ -146,6 +146,37 @@ uint32_t kind_of(element v) {
     return JOSEJSON_NULL;
 }
 
+// The registered name (enum josejson_name) that `k` spells, or -1: by
+// length, then the bytes as one integer (no string compares per member).
+inline int registered_name(std::string_view k) {
+    const auto *p = reinterpret_cast<const unsigned char *>(k.data());
+    switch (k.size()) {
+    case 3: {
+        uint32_t v = p[0] | p[1] << 8 | p[2] << 16;
+        auto code = [](const char *s) constexpr {
+            return static_cast<uint32_t>(static_cast<unsigned char>(s[0]) | static_cast<unsigned char>(s[1]) << 8 |
+                                         static_cast<unsigned char>(s[2]) << 16);
+        };
+        switch (v) {
+        case code("alg"): return JOSEJSON_NAME_ALG;
+        case code("kid"): return JOSEJSON_NAME_KID;
+        case code("b64"): return JOSEJSON_NAME_B64;
+        case code("iss"): return JOSEJSON_NAME_ISS;
+        case code("sub"): return JOSEJSON_NAME_SUB;
+        case code("aud"): return JOSEJSON_NAME_AUD;
+        case code("exp"): return JOSEJSON_NAME_EXP;
+        case code("nbf"): return JOSEJSON_NAME_NBF;
+        case code("iat"): return JOSEJSON_NAME_IAT;
+        case code("jti"): return JOSEJSON_NAME_JTI;
+        default: return -1;
+        }
+    }
+    case 4: return std::memcmp(p, "crit", 4) == 0 ? JOSEJSON_NAME_CRIT : -1;
+    case 12: return std::memcmp(p, "_issuer_name", 12) == 0 ? JOSEJSON_NAME_ISSUER_NAME : -1;
+    default: return -1;
+    }
+}
+
 // What one walk over the top level writes before the one allocation: the
 // entries and the string bytes, in per-thread buffers that grow as needed
 // (a name or string is never longer than the document).
@@ -176,26 +207,39 @@ struct Scratch {
         return true;
     }
 
-    // Appends a value; a string is checked for NUL on the way.
+    // Appends a value; a string is checked for NUL on the way. The byte
+    // space was reserved for the whole document by build() (names and
+    // strings, unescaped, never take more bytes than the text), so only the
+    // entry table may grow here. One type dispatch per value.
     int add(element v, std::string_view name) {
-        if (!reserve(entry_count + 1, byte_count + name.size())) return JOSEJSON_ENOMEM;
+        if (entry_count == entry_capacity && !reserve(entry_count + 1, 0)) return JOSEJSON_ENOMEM;
         josejson_entry &e = entries[entry_count++];
-        std::memset(&e, 0, sizeof e);
         e.name_offset = static_cast<uint32_t>(byte_count);
         e.name_length = static_cast<uint32_t>(name.size());
+        e.offset = 0;
+        e.length = 0;
+        e.reserved = 0;
+        e.value.integer = 0;
         if (!name.empty()) std::memcpy(bytes + byte_count, name.data(), name.size());
         byte_count += name.size();
-        e.kind = kind_of(v);
         switch (v.type()) {
+        case element_type::NULL_VALUE: e.kind = JOSEJSON_NULL; return JOSEJSON_OK;
+        case element_type::BOOL:
+            e.kind = v.get_bool().value_unsafe() ? JOSEJSON_TRUE : JOSEJSON_FALSE;
+            return JOSEJSON_OK;
         case element_type::INT64:
+            e.kind = JOSEJSON_INTEGER;
             e.value.integer = v.get_int64().value_unsafe();
             return JOSEJSON_OK;
-        case element_type::UINT64: return JOSEJSON_EINTEGER;
-        case element_type::DOUBLE: e.value.real = v.get_double().value_unsafe(); return JOSEJSON_OK;
+        case element_type::UINT64: e.kind = JOSEJSON_INTEGER; return JOSEJSON_EINTEGER;
+        case element_type::DOUBLE:
+            e.kind = JOSEJSON_REAL;
+            e.value.real = v.get_double().value_unsafe();
+            return JOSEJSON_OK;
         case element_type::STRING: {
+            e.kind = JOSEJSON_STRING;
             std::string_view s = v.get_string().value_unsafe();
             if (nul && has_nul(s)) return JOSEJSON_ENUL;
-            if (!reserve(0, byte_count + s.size())) return JOSEJSON_ENOMEM;
             if (!s.empty()) std::memcpy(bytes + byte_count, s.data(), s.size());
             e.offset = static_cast<uint32_t>(byte_count);
             e.length = static_cast<uint32_t>(s.size());
@@ -203,17 +247,20 @@ struct Scratch {
             return JOSEJSON_OK;
         }
         case element_type::ARRAY: {
+            e.kind = JOSEJSON_ARRAY;
             simdjson::dom::array a = v.get_array().value_unsafe();
             e.length = static_cast<uint32_t>(a.size());
             return JOSEJSON_OK;
         }
         case element_type::OBJECT: {
+            e.kind = JOSEJSON_OBJECT;
             simdjson::dom::object o = v.get_object().value_unsafe();
             e.length = static_cast<uint32_t>(o.size());
             return check(v, nul);
         }
-        default: return JOSEJSON_OK;
         }
+        e.kind = JOSEJSON_NULL;
+        return JOSEJSON_OK;
     }
 };
 
@@ -222,8 +269,12 @@ struct Scratch {
 int build(element root, Scratch &t, const uint8_t *text, size_t length, josejson_doc **out) {
     t.entry_count = 0;
     t.byte_count = 0;
+    // Every name and string kept fits in `length` bytes (unescaping never
+    // lengthens); reserved once, so add() checks no byte capacity.
+    if (!t.reserve(0, length)) return JOSEJSON_ENOMEM;
     t.nul = has_escaped_nul(text, length);
     uint32_t members = 0;
+    uint32_t registered[JOSEJSON_NAME_COUNT] = {};
     if (root.type() == element_type::OBJECT) {
         simdjson::dom::object obj = root.get_object().value_unsafe();
         // One pass over the members: checked and copied; the names and
@@ -240,6 +291,10 @@ int build(element root, Scratch &t, const uint8_t *text, size_t length, josejson
             if (t.nul && has_nul(field.key)) return JOSEJSON_ENUL;
             int s = t.add(field.value, field.key);
             if (s != JOSEJSON_OK) return s;
+            // Duplicates are refused, so each name is noted at most once
+            // in a document that is accepted.
+            int r = registered_name(field.key);
+            if (r >= 0) registered[r] = static_cast<uint32_t>(n + 1);
             if (n < kSmall) {
                 uint64_t f = fingerprint(field.key);
                 for (size_t j = 0; j < n; j++)
@@ -314,6 +369,7 @@ int build(element root, Scratch &t, const uint8_t *text, size_t length, josejson
     doc->reserved = 0;
     doc->entries = entries;
     doc->bytes = bytes;
+    std::memcpy(doc->registered, registered, sizeof registered);
     *out = doc;
     return JOSEJSON_OK;
 }

@@ -80,6 +80,26 @@ typedef struct josejson_entry {
     } value;
 } josejson_entry;
 
+/* The registered names the verification pipeline reads (JWS header
+ * parameters, JWT claims, the member the library adds to claims): the walk
+ * notes where each is among the top-level members, so that reading one is
+ * an array access instead of a search by name. */
+enum josejson_name {
+    JOSEJSON_NAME_ALG = 0,
+    JOSEJSON_NAME_KID = 1,
+    JOSEJSON_NAME_CRIT = 2,
+    JOSEJSON_NAME_B64 = 3,
+    JOSEJSON_NAME_ISS = 4,
+    JOSEJSON_NAME_SUB = 5,
+    JOSEJSON_NAME_AUD = 6,
+    JOSEJSON_NAME_EXP = 7,
+    JOSEJSON_NAME_NBF = 8,
+    JOSEJSON_NAME_IAT = 9,
+    JOSEJSON_NAME_JTI = 10,
+    JOSEJSON_NAME_ISSUER_NAME = 11, /* "_issuer_name" */
+    JOSEJSON_NAME_COUNT = 12
+};
+
 typedef struct josejson_doc {
     uint32_t root_kind;       /* enum josejson_kind */
     uint32_t member_count;    /* OBJECT root: entries[0, member_count) in document order */
@@ -89,7 +109,16 @@ typedef struct josejson_doc {
     const char *bytes;        /* names and strings, unescaped UTF-8 (no terminators) */
     const char *source;       /* a copy of the document text as parsed */
     size_t source_length;
+    /* OBJECT root: 1 + the entry index of each registered name (enum
+     * josejson_name), 0 when the object has no such member. */
+    uint32_t registered[JOSEJSON_NAME_COUNT];
 } josejson_doc;
+
+/* The entry index + 1 of registered name `name` in `doc`, 0 when absent
+ * (or `name` out of range). */
+static inline uint32_t josejson_registered(const josejson_doc *doc, int name) {
+    return name >= 0 && name < JOSEJSON_NAME_COUNT ? doc->registered[name] : 0;
+}
 
 /* Parses `length` bytes at `padded` (JOSEJSON_PADDING more bytes must be
  * readable after them). On JOSEJSON_OK, *out is one allocation to release

@@ -20,7 +20,7 @@ extension AuditTrail {
     /// The first 16 hex digits of SHA-256 of the verified `jti` (a string
     /// claim), enough to correlate events without logging the identifier.
     static func jtiHash(_ claims: JOSEObject?) -> String? {
-        claims?["jti"]?.withStringBytes { Digest256.hexPrefix($0, count: 16) }
+        claims?[.jti]?.withStringBytes { Digest256.hexPrefix($0, count: 16) }
     }
 
     private func common(_ kind: String, _ error: JWTGrantError?, now: Double) -> (JSONValue, LogLevel) {
@@ -36,7 +36,7 @@ extension AuditTrail {
 
     private func addAssertionFacts(_ o: JSONValue, _ facts: ValidationFacts) {
         o.set("issuer_name", Self.text(facts.issuer?.name))
-        o.set("sub", Self.text(facts.verifiedClaims?["sub"]?.stringValue))
+        o.set("sub", Self.text(facts.verifiedClaims?[.sub]?.stringValue))
         o.set("jti_hash", Self.text(Self.jtiHash(facts.verifiedClaims)))
     }
 

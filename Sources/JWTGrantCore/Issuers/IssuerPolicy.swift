@@ -92,18 +92,6 @@ public struct IssuerPolicy: Sendable {
         return p
     }
 
-    /// The time rules' settings of `effective(policy)`, without copying
-    /// the server policy's strings.
-    func effectiveTimes(_ policy: ValidationPolicy) -> TimeRules.Settings {
-        var t = TimeRules.Settings(policy)
-        if let m = maxAssertionLifetime { t.maxAssertionLifetime = Double(m) }
-        if let i = iatValidityPeriod {
-            t.iatValidation = true
-            t.iatValidityPeriod = Double(i) * 60
-        }
-        return t
-    }
-
     /// The policy members of `jwtgrant_list_issuers` (null for an absent
     /// list or override), and `expired` at `now`.
     func addListing(to o: JSONValue, now: Double) {

@@ -39,10 +39,18 @@ public struct CompactJWS {
         try parse(token, maxLength: maxLength, payloadMustBeJSON: true)
     }
 
+    /// `parse`, with the header of a segment seen before taken from
+    /// `headers` (the validator's; see `HeaderCache`) and a new accepted one
+    /// stored there. The outcome is the same as without.
+    static func parse(_ token: UnsafeRawBufferPointer, maxLength: Int,
+                      headers: HeaderCache) throws(JWTGrantError) -> CompactJWS {
+        try parse(token, maxLength: maxLength, payloadMustBeJSON: true, headers: headers)
+    }
+
     /// `payloadMustBeJSON: false` admits any payload bytes (generic JWS test
     /// vectors whose payload is not a JWT); the engine always requires JSON.
     static func parse(_ token: UnsafeRawBufferPointer, maxLength: Int,
-                      payloadMustBeJSON: Bool) throws(JWTGrantError) -> CompactJWS {
+                      payloadMustBeJSON: Bool, headers: HeaderCache? = nil) throws(JWTGrantError) -> CompactJWS {
         let n = token.count
         guard n <= maxLength else {
             throw JWTGrantError(.malformed, "JWS is longer than \(maxLength) bytes")
@@ -59,10 +67,19 @@ public struct CompactJWS {
         }
         guard first > 0 else { throw JWTGrantError(.malformed, "JWS header segment is empty") }
 
-        guard let header = try decodeJSON(UnsafeRawBufferPointer(rebasing: token[0..<first]), what: "JWS header") else {
-            throw JWTGrantError(.malformed, "JWS header must be a JSON object")
+        let headerText = UnsafeRawBufferPointer(rebasing: token[0..<first])
+        let header: JOSEObject, algorithm: JWSAlgorithm, kid: Identifier?
+        if let known = headers?.lookup(headerText) {
+            // The same segment as a header accepted before: the same result.
+            (header, algorithm, kid) = (known.header, known.algorithm, known.kid)
+        } else {
+            guard let h = try decodeJSON(headerText, what: "JWS header") else {
+                throw JWTGrantError(.malformed, "JWS header must be a JSON object")
+            }
+            header = h
+            (algorithm, kid) = try checkHeader(header)
+            headers?.store(headerText, HeaderCache.Parsed(header: header, algorithm: algorithm, kid: kid))
         }
-        let (algorithm, kid) = try checkHeader(header)
 
         let payloadText = UnsafeRawBufferPointer(rebasing: token[(first + 1)..<second])
         let payload: JOSEObject
@@ -135,7 +152,7 @@ public struct CompactJWS {
 
     /// The header policy: alg, crit, b64, kid.
     private static func checkHeader(_ header: JOSEObject) throws(JWTGrantError) -> (JWSAlgorithm, Identifier?) {
-        guard let alg = header["alg"] else {
+        guard let alg = header[.alg] else {
             throw JWTGrantError(.algorithm, "JWS header has no \"alg\"")
         }
         guard let parsed = alg.withStringBytes({ JWSAlgorithm(bytes: $0) }) else {
@@ -157,14 +174,14 @@ public struct CompactJWS {
             }
             throw JWTGrantError(.algorithm, "JWS alg is not supported")
         }
-        if header.has("crit") {
+        if header.has(.crit) {
             throw JWTGrantError(.header, "JWS \"crit\" names extensions this server does not understand")
         }
-        if header.has("b64") {
+        if header.has(.b64) {
             throw JWTGrantError(.header, "JWS \"b64\" (RFC 7797 unencoded payload) is not accepted")
         }
         var kid: Identifier? = nil
-        if let k = header["kid"] {
+        if let k = header[.kid] {
             guard let id = k.identifier else {
                 throw JWTGrantError(.header, "JWS \"kid\" must be a string")
             }

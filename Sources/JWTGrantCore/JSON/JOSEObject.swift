@@ -99,6 +99,24 @@ public final class JOSEObject: @unchecked Sendable {
         return nil
     }
 
+    /// The index of the registered member `name`, or nil: noted by the
+    /// parser during its walk (`josejson_doc.registered`), so no search.
+    @inline(__always)
+    func index(of name: JOSEName) -> Int? {
+        guard let doc else { return nil }
+        let r = Int(josejson_registered(doc, name.raw))
+        return r > 0 ? r - 1 : nil
+    }
+
+    /// The top-level member `name` (a registered name), or nil.
+    public subscript(name: JOSEName) -> JOSEValue? {
+        guard let i = index(of: name) else { return nil }
+        return JOSEValue(object: self, index: i)
+    }
+
+    /// Whether the object has the registered top-level member `name`.
+    public func has(_ name: JOSEName) -> Bool { index(of: name) != nil }
+
     func index(of name: String) -> Int? {
         if let i = name.utf8.withContiguousStorageIfAvailable({ index(of: UnsafeRawBufferPointer($0)) }) { return i }
         var name = name
@@ -132,6 +150,35 @@ public final class JOSEObject: @unchecked Sendable {
     public var members: [(name: String, value: JOSEValue)] {
         (0..<count).map { i in (withName(i) { String(decoding: $0, as: UTF8.self) }, JOSEValue(object: self, index: i)) }
     }
+}
+
+/// A registered name the verification pipeline reads (JWS header
+/// parameters, JWT claims, "_issuer_name"): looked up in a `JOSEObject`
+/// without a search (`JOSEObject[_: JOSEName]`). `text` is the name itself.
+public struct JOSEName: Sendable {
+    let raw: Int32
+    public let text: StaticString
+
+    private init(_ raw: josejson_name, _ text: StaticString) {
+        self.raw = Int32(raw.rawValue)
+        self.text = text
+    }
+
+    public static let alg = JOSEName(JOSEJSON_NAME_ALG, "alg")
+    public static let kid = JOSEName(JOSEJSON_NAME_KID, "kid")
+    public static let crit = JOSEName(JOSEJSON_NAME_CRIT, "crit")
+    public static let b64 = JOSEName(JOSEJSON_NAME_B64, "b64")
+    public static let iss = JOSEName(JOSEJSON_NAME_ISS, "iss")
+    public static let sub = JOSEName(JOSEJSON_NAME_SUB, "sub")
+    public static let aud = JOSEName(JOSEJSON_NAME_AUD, "aud")
+    public static let exp = JOSEName(JOSEJSON_NAME_EXP, "exp")
+    public static let nbf = JOSEName(JOSEJSON_NAME_NBF, "nbf")
+    public static let iat = JOSEName(JOSEJSON_NAME_IAT, "iat")
+    public static let jti = JOSEName(JOSEJSON_NAME_JTI, "jti")
+    public static let issuerName = JOSEName(JOSEJSON_NAME_ISSUER_NAME, "_issuer_name")
+
+    /// Every registered name (tests hold the parser's table to this list).
+    public static let all: [JOSEName] = [.alg, .kid, .crit, .b64, .iss, .sub, .aud, .exp, .nbf, .iat, .jti, .issuerName]
 }
 
 /// Why a document was refused (`reason` is fixed text, never input).

@@ -30,13 +30,15 @@ public struct ReplayKey: Hashable, Sendable {
     /// different tuples give the same bytes.
     static func assertion(iss: UnsafeRawBufferPointer, jti: UnsafeRawBufferPointer?,
                           signingInput: UnsafeRawBufferPointer) -> ReplayKey {
-        // One allocation, written in place: kind byte, then each part
-        // length-prefixed (the SHA-256 digest hashed straight into it).
+        // Kind byte, then each part length-prefixed (the SHA-256 digest
+        // hashed straight into place).
         let second = jti?.count ?? 32
         let total = 1 + 4 + iss.count + 4 + second
-        let out = [UInt8](unsafeUninitializedCapacity: total) { buf, count in
-            guard let start = buf.baseAddress else { count = 0; return }
-            let base = UnsafeMutableRawPointer(start)
+        // Written on the stack, then copied with Array(_: UnsafeRawBufferPointer),
+        // which the standard library prespecializes: [UInt8](unsafeUninitializedCapacity:)
+        // instantiates generic array metadata at run time on every call.
+        let out = withUnsafeTemporaryAllocation(byteCount: total, alignment: 16) { buf -> [UInt8] in
+            guard let base = buf.baseAddress else { return [] }
             var at = 0
             func length(_ n: Int) {
                 let v = UInt32(truncatingIfNeeded: n)
@@ -62,7 +64,7 @@ public struct ReplayKey: Hashable, Sendable {
                            (base + at).assumingMemoryBound(to: UInt8.self))
                 at += 32
             }
-            count = at
+            return Array(UnsafeRawBufferPointer(rebasing: buf[0..<at]))
         }
         return ReplayKey(bytes: out)
     }

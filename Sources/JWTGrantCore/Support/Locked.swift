@@ -10,15 +10,24 @@ import Musl
 /// library and reports false races through it.
 public final class Locked<Value>: @unchecked Sendable {
     private let lock = Lock()
-    private var value: Value
+    /// The value in memory of its own rather than a stored `var`: the lock
+    /// already makes access exclusive, and a class's `var` would also pay a
+    /// dynamic exclusivity check (swift_beginAccess) on every access.
+    private let value: UnsafeMutablePointer<Value>
 
     public init(_ value: Value) {
-        self.value = value
+        self.value = .allocate(capacity: 1)
+        self.value.initialize(to: value)
+    }
+
+    deinit {
+        value.deinitialize(count: 1)
+        value.deallocate()
     }
 
     @inline(__always)
     public func withLock<T, E: Error>(_ body: (inout Value) throws(E) -> T) throws(E) -> T {
-        try lock.withLock { () throws(E) -> T in try body(&value) }
+        try lock.withLock { () throws(E) -> T in try body(&value.pointee) }
     }
 }
 

@@ -27,7 +27,7 @@ extension AssertionValidator.Verified {
     /// A payload that already has "_issuer_name" is serialized by jansson
     /// with the member replaced.
     public func claimsText() -> UnsafeMutablePointer<CChar>? {
-        if claims.has("_issuer_name") { return (try? claimsWithIssuerName())?.serializedCString() }
+        if claims.has(.issuerName) { return (try? claimsWithIssuerName())?.serializedCString() }
         let member = issuer.issuerNameMember
         // The payload as decoded when it was parsed (kept by the claims).
         let decoded = claims.withSourceText { $0.count }

@@ -10,6 +10,9 @@ public final class AssertionValidator: Sendable {
     public let issuers: IssuerRegistry
     public let replay: any ReplayStore
     public let clock: any Clock
+    /// The JWS headers seen last (an issuer repeats its header byte for
+    /// byte): parsed once, not for every assertion.
+    let headers = HeaderCache()
 
     public init(policy: ValidationPolicy, issuers: IssuerRegistry, replay: any ReplayStore, clock: any Clock) {
         self.policy = policy
@@ -30,7 +33,7 @@ public final class AssertionValidator: Sendable {
         }
         /// `accessTokenSubject` as UTF-8 bytes (the lean exchange's form).
         public var accessTokenSubjectBytes: [UInt8]? {
-            guard let bytes = claims["sub"]?.withStringBytes({ Array($0) }), !bytes.isEmpty else { return nil }
+            guard let bytes = claims[.sub]?.withStringBytes({ Array($0) }), !bytes.isEmpty else { return nil }
             return issuer.policy.subjectFormat.renderBytes(sub: bytes, name: issuer.name, issuer: issuer.issuer)
         }
         /// The token's payload segment (base64url), for `claimsText()`.
@@ -53,7 +56,7 @@ public final class AssertionValidator: Sendable {
     /// audit event, whether it passes or not.
     public func validate(_ token: UnsafeRawBufferPointer, consume: Bool, use: AssertionUse? = nil,
                          facts: inout ValidationFacts) throws(JWTGrantError) -> Verified {
-        let jws = try CompactJWS.parse(token, maxLength: policy.maxAssertionBytes)
+        let jws = try CompactJWS.parse(token, maxLength: policy.maxAssertionBytes, headers: headers)
         let issuer = try IssuerSelection.select(jws, in: issuers)
         facts.issuer = issuer
         let now = clock.now()
@@ -62,14 +65,14 @@ public final class AssertionValidator: Sendable {
 
         let claims = jws.payload
         facts.verifiedClaims = claims
-        // The issuer's policy is read in place (issuer.policy), not copied.
+        // The issuer's policy is read in place, field by field, not copied.
         try PolicyRules.checkTrust(issuer, now: now)
         try SubjectRule.check(claims)
-        try PolicyRules.checkSubject(claims, policy: issuer.policy)
-        if let use { try PolicyRules.checkUse(use, policy: issuer.policy) }
+        try PolicyRules.checkSubject(claims, issuer: issuer)
+        if let use { try PolicyRules.checkUse(use, issuer: issuer) }
         try AudienceRule.check(claims, policy: policy, issuer: issuer)
-        let lastPassing = try TimeRules.check(claims, settings: issuer.policy.effectiveTimes(policy), now: now)
-        try PolicyRules.checkJTI(claims, policy: issuer.policy)
+        let lastPassing = try TimeRules.check(claims, settings: TimeRules.Settings(policy, issuer: issuer), now: now)
+        try PolicyRules.checkJTI(claims, issuer: issuer)
         if policy.replayProtection {
             let key = try ReplayRule.key(jws, token: token, claims: claims)
             if consume {

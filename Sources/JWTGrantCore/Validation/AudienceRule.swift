@@ -4,7 +4,7 @@
 /// normalisation.
 struct AudienceRule {
     static func check(_ claims: JOSEObject, policy: ValidationPolicy, issuer: TrustedIssuer) throws(JWTGrantError) {
-        guard let aud = claims["aud"] else { throw JWTGrantError(.claim, "claim aud is missing") }
+        guard let aud = claims[.aud] else { throw JWTGrantError(.claim, "claim aud is missing") }
         func accepted(_ v: JOSEValue) -> Bool {
             if v.stringEquals(policy.serverIssuer) { return true }
             if let te = policy.tokenEndpoint, v.stringEquals(te) { return true }

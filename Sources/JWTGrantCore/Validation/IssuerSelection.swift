@@ -2,7 +2,7 @@
 /// payload is not yet verified; `iss` only chooses which keys to verify with.
 struct IssuerSelection {
     static func select(_ jws: CompactJWS, in registry: IssuerRegistry) throws(JWTGrantError) -> TrustedIssuer {
-        guard let iss = jws.payload["iss"] else {
+        guard let iss = jws.payload[.iss] else {
             throw JWTGrantError(.untrustedIssuer, "claim iss is missing")
         }
         // Probed with the claim's bytes as they lie in the parsed document.

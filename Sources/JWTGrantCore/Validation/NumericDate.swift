@@ -7,7 +7,16 @@ enum NumericDate {
     /// The claim's value; nil when absent; `.claim` when present but not a sane NumericDate.
     static func read(_ claims: JOSEObject, _ name: StaticString) throws(JWTGrantError) -> Double? {
         guard let i = name.withUTF8Buffer({ claims.index(of: UnsafeRawBufferPointer($0)) }) else { return nil }
-        let v = JOSEValue(object: claims, index: i)
+        return try value(JOSEValue(object: claims, index: i), name)
+    }
+
+    /// `read` of a registered claim (exp, nbf, iat): found without a search.
+    static func read(_ claims: JOSEObject, _ claim: JOSEName) throws(JWTGrantError) -> Double? {
+        guard let i = claims.index(of: claim) else { return nil }
+        return try value(JOSEValue(object: claims, index: i), claim.text)
+    }
+
+    private static func value(_ v: JOSEValue, _ name: StaticString) throws(JWTGrantError) -> Double {
         guard let d = v.numberValue else {
             throw JWTGrantError(.claim, "claim \(name) must be a NumericDate (a JSON number)")
         }

@@ -16,31 +16,34 @@ public struct AssertionUse: Sendable {
 /// The trusted issuer's policy (`IssuerPolicy`), applied after the signature
 /// check and before the replay record is made, so that an assertion refused
 /// here is never consumed. Messages name the rule, never a value of the
-/// token or the request.
+/// token or the request. Each rule takes the issuer and reads the policy
+/// fields it needs from it: passing `issuer.policy` copied the whole
+/// struct (a retain per set and string) on every verification.
 struct PolicyRules {
     /// `expires_at`: the issuer's trust has run out.
     static func checkTrust(_ issuer: TrustedIssuer, now: Double) throws(JWTGrantError) {
-        if issuer.policy.isExpired(at: now) {
+        // Field by field from the issuer (no copy of the whole policy).
+        if let expiresAt = issuer.policy.expiresAt, now > expiresAt {
             throw JWTGrantError(.issuerExpired, "the trusted issuer's trust has expired (expires_at)")
         }
     }
 
     /// `allowed_subjects` (after `SubjectRule`: sub is a non-empty string).
-    static func checkSubject(_ claims: JOSEObject, policy: IssuerPolicy) throws(JWTGrantError) {
-        guard let allowed = policy.allowedSubjects else { return }
-        guard let sub = claims["sub"]?.identifier, allowed.contains(sub) else {
+    static func checkSubject(_ claims: JOSEObject, issuer: TrustedIssuer) throws(JWTGrantError) {
+        guard let allowed = issuer.policy.allowedSubjects else { return }
+        guard let sub = claims[.sub]?.identifier, allowed.contains(sub) else {
             throw JWTGrantError(.subjectNotAllowed,
                 "the assertion's sub is not among the trusted issuer's allowed_subjects")
         }
     }
 
     /// `allowed_clients` and `allowed_scopes`, for an exchange.
-    static func checkUse(_ use: AssertionUse, policy: IssuerPolicy) throws(JWTGrantError) {
-        if let clients = policy.allowedClients, !clients.contains(use.clientID) {
+    static func checkUse(_ use: AssertionUse, issuer: TrustedIssuer) throws(JWTGrantError) {
+        if let clients = issuer.policy.allowedClients, !clients.contains(use.clientID) {
             throw JWTGrantError(.clientNotAllowed,
                 "the client is not among the trusted issuer's allowed_clients")
         }
-        if let allowed = policy.allowedScopes, let requested = use.scopes,
+        if let allowed = issuer.policy.allowedScopes, let requested = use.scopes,
            !requested.allSatisfy({ allowed.contains($0) }) {
             throw JWTGrantError(.invalidScope,
                 "the requested scope exceeds the trusted issuer's allowed_scopes")
@@ -49,9 +52,9 @@ struct PolicyRules {
 
     /// `require_jti`: a `jti` must be present, and then (replay protection
     /// on or off) a non-empty string.
-    static func checkJTI(_ claims: JOSEObject, policy: IssuerPolicy) throws(JWTGrantError) {
-        guard policy.requireJTI else { return }
-        guard let jti = claims["jti"] else {
+    static func checkJTI(_ claims: JOSEObject, issuer: TrustedIssuer) throws(JWTGrantError) {
+        guard issuer.policy.requireJTI else { return }
+        guard let jti = claims[.jti] else {
             throw JWTGrantError(.jtiRequired, "the trusted issuer requires a jti claim (require_jti)")
         }
         guard let len = jti.withStringBytes({ $0.count }) else {

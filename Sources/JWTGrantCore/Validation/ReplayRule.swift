@@ -6,10 +6,10 @@
 struct ReplayRule {
     static func key(_ jws: CompactJWS, token: UnsafeRawBufferPointer, claims: JOSEObject) throws(JWTGrantError) -> ReplayKey {
         // IssuerSelection already required a string iss.
-        guard let iss = claims["iss"] else { throw JWTGrantError(.untrustedIssuer, "claim iss is missing") }
+        guard let iss = claims[.iss] else { throw JWTGrantError(.untrustedIssuer, "claim iss is missing") }
         let signingInput = UnsafeRawBufferPointer(rebasing: token[0..<jws.signingInputLength])
         let key: ReplayKey?
-        if let jti = claims["jti"] {
+        if let jti = claims[.jti] {
             guard let len = jti.withStringBytes({ $0.count }) else {
                 throw JWTGrantError(.claim, "claim jti must be a string")
             }

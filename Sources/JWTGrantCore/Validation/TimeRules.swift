@@ -26,10 +26,21 @@ struct TimeRules {
             iatValidityPeriod = p.iatValidityPeriod
             maxAssertionLifetime = p.maxAssertionLifetime
         }
+
+        /// `p` with the issuer's overrides (as `IssuerPolicy.effective`), read
+        /// field by field from the issuer instead of copying its policy.
+        init(_ p: ValidationPolicy, issuer: TrustedIssuer) {
+            self.init(p)
+            if let m = issuer.policy.maxAssertionLifetime { maxAssertionLifetime = Double(m) }
+            if let i = issuer.policy.iatValidityPeriod {
+                iatValidation = true
+                iatValidityPeriod = Double(i) * 60
+            }
+        }
     }
 
     static func check(_ claims: JOSEObject, settings policy: Settings, now: Double) throws(JWTGrantError) -> Double {
-        guard let exp = try NumericDate.read(claims, "exp") else {
+        guard let exp = try NumericDate.read(claims, .exp) else {
             throw JWTGrantError(.claim, "claim exp is missing")
         }
         // Passes while now < exp + skew.
@@ -38,11 +49,11 @@ struct TimeRules {
             throw JWTGrantError(.assertionLifetime,
                 "the assertion's exp lies further ahead than grant_type.jwt.max_assertion_lifetime allows")
         }
-        if let nbf = try NumericDate.read(claims, "nbf"), now + policy.clockSkew < nbf {
+        if let nbf = try NumericDate.read(claims, .nbf), now + policy.clockSkew < nbf {
             throw JWTGrantError(.notYetValid, "the assertion is not valid yet (nbf)")
         }
         var lastPassing = exp + policy.clockSkew
-        if let iat = try NumericDate.read(claims, "iat") {
+        if let iat = try NumericDate.read(claims, .iat) {
             if iat > now + policy.clockSkew {
                 throw JWTGrantError(.iatInFuture, "the assertion was issued in the future (iat)")
             }

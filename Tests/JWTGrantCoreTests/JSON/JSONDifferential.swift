@@ -108,6 +108,18 @@ enum JSONDifferential {
             i += 1
             it = json_object_iter_next(j, cur)
         }
+        // The registered names, found by the parser's walk, are the members
+        // jansson finds by name.
+        for name in JOSEName.all {
+            let text = name.text.withUTF8Buffer { String(decoding: $0, as: UTF8.self) }
+            switch (o[name], json_object_get(j, text)) {
+            case (nil, nil): continue
+            case (let v?, let jv?):
+                if let d = compareValue(v, jv, top: true) { return "registered \(text): \(d)" }
+                guard o.index(of: name) == o.index(of: text) else { return "registered \(text): another member" }
+            default: return "registered \(text) found by one reader only"
+            }
+        }
         return nil
     }
 

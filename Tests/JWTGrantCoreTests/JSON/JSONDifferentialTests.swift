@@ -71,6 +71,47 @@ final class JSONDifferentialTests: XCTestCase {
         XCTAssertNotNil(doc.withUnsafeBytes { JSONDifferential.janssonNulQuirk($0) } as String??)
     }
 
+    func testRegisteredNamesAreFoundWithoutASearch() throws {
+        func object(_ text: String) throws -> JOSEObject { try JOSEObject.parseObject(text, what: "test") }
+        let all = try object(#"{"x":0,"alg":"RS256","kid":"k","crit":["a"],"b64":false,"iss":"i","sub":"s","aud":["a","b"],"# +
+                             #""exp":1,"nbf":2.5,"iat":3,"jti":"j","_issuer_name":"n","z":null}"#)
+        XCTAssertEqual(JOSEName.all.count, Int(JOSEJSON_NAME_COUNT.rawValue))
+        for (k, name) in JOSEName.all.enumerated() {
+            let text = name.text.withUTF8Buffer { String(decoding: $0, as: UTF8.self) }
+            XCTAssertEqual(all.index(of: name), k + 1, text)
+            XCTAssertEqual(all.index(of: name), all.index(of: text), text)
+            XCTAssertTrue(all.has(name), text)
+        }
+        XCTAssertEqual(all[.alg]?.stringValue, "RS256")
+        XCTAssertEqual(all[.aud]?.elements.count, 2)
+        XCTAssertEqual(all[.nbf]?.numberValue, 2.5)
+        XCTAssertEqual(all[.b64]?.boolValue, false)
+        // Absent, nested, near misses and other roots: nothing registered.
+        let near = try object(#"{"is":1,"isss":1,"ISS":1,"Iss":1,"_issuer_nam":1,"_issuer_namE":1,"cri":1,"critt":1,"# +
+                              #""a":{"iss":"nested","exp":1},"b":[{"sub":"s"}]}"#)
+        let empty = try object("{}")
+        for name in JOSEName.all {
+            XCTAssertNil(near[name]); XCTAssertFalse(near.has(name))
+            XCTAssertNil(empty[name]); XCTAssertNil(JOSEObject.null[name])
+            for root in [#"["iss","exp"]"#, #""iss""#, "1", "null"] {
+                var t = root
+                let o = try t.withUTF8 { try JOSEObject.parse(UnsafeRawBufferPointer($0)).get() }
+                XCTAssertNil(o[name], root)
+            }
+        }
+        // Names compare unescaped: "\u0069ss" is iss; the value is the member's.
+        let escaped = try object(#"{"sub":"s","\u0069ss":"i","\u005fissuer_name":7}"#)
+        XCTAssertEqual(escaped[.iss]?.stringValue, "i")
+        XCTAssertEqual(escaped.index(of: .iss), 1)
+        XCTAssertEqual(escaped[.issuerName]?.integerValue, 7)
+        XCTAssertEqual(escaped[.sub]?.stringValue, "s")
+        // Past the 16 members whose names the walk keeps for the duplicate check.
+        let many = try object("{" + (0..<40).map { #""m\#($0)":\#($0)"# }.joined(separator: ",") + #","jti":"last"}"#)
+        XCTAssertEqual(many.index(of: .jti), 40)
+        XCTAssertEqual(many[.jti]?.stringValue, "last")
+        XCTAssertNil(many[.iss])
+    }
+
     func testNestingIsCappedAt32() {
         func nested(_ levels: Int) -> String {
             #"{"a":"# + String(repeating: "[", count: levels - 1) + "1" + String(repeating: "]", count: levels - 1) + "}"
