@@ -33,28 +33,34 @@ public struct SigningKeySigner: AccessTokenSigner {
     /// "b64(header).b64(payload).b64(signature)" written into one buffer.
     public func sign(headerJSON: [UInt8], payloadJSON: [UInt8]) throws(JWTGrantError) -> String {
         let h = Base64URL.encodedLength(headerJSON.count), p = Base64URL.encodedLength(payloadJSON.count)
-        // The signing input, encoded straight into its buffer.
-        let input = [UInt8](unsafeUninitializedCapacity: h + 1 + p) { buf, count in
-            guard let base = buf.baseAddress else { count = 0; return }
+        let n = h + 1 + p
+        // The signing input, encoded straight into a temporary buffer (not a
+        // [UInt8](unsafeUninitializedCapacity:), which instantiates generic
+        // array metadata at run time on every call).
+        let token = withUnsafeTemporaryAllocation(byteCount: n, alignment: 16) { raw -> Result<String, JWTGrantError> in
+            guard let base = raw.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
+                return .failure(JWTGrantError(.internalError, "no buffer for the signing input"))
+            }
             headerJSON.withUnsafeBytes { _ = Base64URL.encode($0, into: base) }
             base[h] = UInt8(ascii: ".")
             payloadJSON.withUnsafeBytes { _ = Base64URL.encode($0, into: base + h + 1) }
-            count = h + 1 + p
-        }
-        let signature = try input.withUnsafeBytes { bytes in
-            Result { () throws(JWTGrantError) -> [UInt8] in try key.sign(bytes) }
-        }.get()
-        // The token: the input, ".", the signature's encoding (all ASCII).
-        let s = Base64URL.encodedLength(signature.count)
-        return String(unsafeUninitializedCapacity: input.count + 1 + s) { out in
-            guard let base = out.baseAddress else { return 0 }
-            input.withUnsafeBufferPointer { i in
-                if let b = i.baseAddress, i.count > 0 { base.update(from: b, count: i.count) }
+            let signature: [UInt8]
+            do throws(JWTGrantError) {
+                signature = try key.sign(UnsafeRawBufferPointer(start: base, count: n))
+            } catch {
+                return .failure(error)
             }
-            base[input.count] = UInt8(ascii: ".")
-            signature.withUnsafeBytes { _ = Base64URL.encode($0, into: base + input.count + 1) }
-            return input.count + 1 + s
+            // The token: the input, ".", the signature's encoding (all ASCII).
+            let s = Base64URL.encodedLength(signature.count)
+            return .success(String(unsafeUninitializedCapacity: n + 1 + s) { out in
+                guard let o = out.baseAddress else { return 0 }
+                o.update(from: base, count: n)
+                o[n] = UInt8(ascii: ".")
+                signature.withUnsafeBytes { _ = Base64URL.encode($0, into: o + n + 1) }
+                return n + 1 + s
+            })
         }
+        return try token.get()
     }
 
     public func verifySignature(_ token: UnsafeRawBufferPointer) throws(JWTGrantError) -> (header: JSONValue, claims: JSONValue) {
