@@ -57,6 +57,42 @@ final class SQLiteStoreTests: XCTestCase {
         assertConcurrentInsertsOfOneKeyExactlyOneWins(stores)
     }
 
+    /// Two handles on one file writing at once, as two processes do: SQLite's
+    /// own checkpoint never restarts the WAL then (the other handle is nearly
+    /// always inside a transaction) and it grows by every insert; the store's
+    /// RESTART checkpoint keeps it near its limit.
+    func testTheWALStaysBoundedWhileTwoHandlesWriteAtOnce() throws {
+        let path = temporaryDirectory(self) + "/a.db"
+        let pages: Int32 = 64
+        let stores = try (0..<2).map { _ in
+            try SQLiteStore(path: path, checkpointPages: pages, checkpointInterval: 0)
+        }
+        let perThread = 3000
+        let largest = Locked<Int>(0), failures = Locked<Int>(0)
+        runOnThreads(2) { t in
+            for i in 0..<perThread {
+                do {
+                    if try !stores[t].insertIfAbsent(ReplayKey("t\(t)-\(i)"), expiry: 1e12, now: 1) {
+                        failures.withLock { $0 += 1 }
+                    }
+                } catch {
+                    failures.withLock { $0 += 1 }
+                }
+                var st = stat()
+                if i % 50 == 0, stat(path + "-wal", &st) == 0 {
+                    largest.withLock { $0 = max($0, Int(st.st_size)) }
+                }
+            }
+        }
+        XCTAssertEqual(failures.withLock { $0 }, 0)
+        XCTAssertEqual(try stores[0].replayRecordCount(), 2 * perThread)
+        XCTAssertGreaterThan(stores[0].checkpointRuns + stores[1].checkpointRuns, 0)
+        // Frames are 4096 + 24 bytes; an insert writes one or two. Without the
+        // restart the WAL passes 20 MB here; with it, a few times the limit.
+        let bound = 4 * Int(pages) * 4120
+        XCTAssertLessThan(largest.withLock { $0 }, bound, "the WAL grew past four times its limit")
+    }
+
     func testPurgeDeletesOnlyExpiredRecords() throws {
         let s = try SQLiteStore(path: temporaryDirectory(self) + "/a.db")
         for i in 0..<50 { XCTAssertTrue(try s.insertIfAbsent(ReplayKey("old\(i)"), expiry: 10, now: 1)) }
@@ -86,7 +122,7 @@ final class SQLiteStoreTests: XCTestCase {
         XCTAssertEqual(st.st_mode & 0o777, 0o600)
         XCTAssertEqual(stat(path + "-wal", &st), 0, "WAL mode keeps a -wal file")
         XCTAssertEqual(st.st_mode & 0o077, 0, "the -wal file is not readable by others")
-        let c = try SQLiteConnection(path: path, busyTimeoutMs: 100, label: "t")
+        let c = try SQLiteConnection(path: path, busyTimeoutMs: 100, checkpoint: .init(pages: 10000), label: "t")
         XCTAssertEqual(try c.query("SELECT value FROM jwtgrant_meta WHERE name='schema_version'", [], "t").first?.first?.integerValue, 1)
         XCTAssertEqual(try c.query("PRAGMA journal_mode", [], "t").first?.first?.bytes.map { String(decoding: $0, as: UTF8.self) }, "wal")
     }
@@ -94,7 +130,7 @@ final class SQLiteStoreTests: XCTestCase {
     func testANewerSchemaIsRefused() throws {
         let path = temporaryDirectory(self) + "/a.db"
         _ = try SQLiteStore(path: path)
-        let c = try SQLiteConnection(path: path, busyTimeoutMs: 100, label: "t")
+        let c = try SQLiteConnection(path: path, busyTimeoutMs: 100, checkpoint: .init(pages: 10000), label: "t")
         try c.execute("UPDATE jwtgrant_meta SET value = 2 WHERE name = 'schema_version'", "t")
         XCTAssertThrowsError(try SQLiteStore(path: path)) { error in
             let e = error as? JWTGrantError
@@ -131,7 +167,7 @@ final class SQLiteStoreTests: XCTestCase {
         var options = StoreOptions()
         options.busyTimeoutMs = 50
         let s = try SQLiteStore(path: path, options: options)
-        let holder = try SQLiteConnection(path: path, busyTimeoutMs: 50, label: "t")
+        let holder = try SQLiteConnection(path: path, busyTimeoutMs: 50, checkpoint: .init(pages: 10000), label: "t")
         try holder.execute("BEGIN IMMEDIATE", "t")
         let start = monotonicSeconds()
         XCTAssertThrowsError(try s.insertIfAbsent(ReplayKey("k"), expiry: 100, now: 1)) { error in
