@@ -83,6 +83,9 @@ final class SQLiteConnection {
 
     private let db: OpaquePointer
     private let busy: BusyWait
+    /// Whether the last failure was SQLITE_BUSY or SQLITE_LOCKED (another
+    /// connection held a lock SQLite would not wait for).
+    var lastFailureWasBusy = false
     private let checkpoint: Checkpoint
     /// Prepared statements by their SQL text (the library's own constants).
     private var statements: [Identifier: OpaquePointer] = [:]
@@ -143,6 +146,7 @@ final class SQLiteConnection {
     /// `.storeFailure` otherwise (not a database, corrupt, read-only...).
     func failure(_ rc: Int32, _ doing: String) -> JWTGrantError {
         let primary = rc & 0xff
+        lastFailureWasBusy = primary == SQLITE_BUSY || primary == SQLITE_LOCKED
         let why = String(cString: sqlite3_errmsg(db))
         switch primary {
         case SQLITE_BUSY, SQLITE_LOCKED:

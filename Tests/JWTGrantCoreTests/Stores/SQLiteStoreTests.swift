@@ -93,6 +93,27 @@ final class SQLiteStoreTests: XCTestCase {
         XCTAssertLessThan(largest.withLock { $0 }, bound, "the WAL grew past four times its limit")
     }
 
+    /// Processes that start together (Apache children, nginx workers, a
+    /// pool of programs) open a new file at once: each must get the store,
+    /// none a "locked" error from switching the file to WAL mode.
+    func testManyHandlesOpeningANewFileAtOnceAllSucceed() throws {
+        let dir = temporaryDirectory(self)
+        for round in 0..<10 {
+            let path = dir + "/r\(round).db"
+            let failures = Locked<[String]>([])
+            runOnThreads(6) { _ in
+                do {
+                    let s = try SQLiteStore(path: path)
+                    _ = try s.insertIfAbsent(ReplayKey("k"), expiry: 100, now: 1)
+                } catch {
+                    failures.withLock { $0.append((error as? JWTGrantError)?.reason ?? "\(error)") }
+                }
+            }
+            XCTAssertEqual(failures.withLock { $0 }, [], "round \(round)")
+            XCTAssertEqual(try SQLiteStore(path: path).replayRecordCount(), 1)
+        }
+    }
+
     func testPurgeDeletesOnlyExpiredRecords() throws {
         let s = try SQLiteStore(path: temporaryDirectory(self) + "/a.db")
         for i in 0..<50 { XCTAssertTrue(try s.insertIfAbsent(ReplayKey("old\(i)"), expiry: 10, now: 1)) }

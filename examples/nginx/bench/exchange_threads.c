@@ -77,9 +77,12 @@ typedef struct { size_t ok, failed; double cpu_us; } share;
 static jwtgrant_ctx *context(const char *dir) {
     jwtgrant_ctx *ctx = NULL;
     char *err = NULL;
-    check(jwtgrant_ctx_new(&ctx, slurp(dir, "server.json"), &err), err, "server.json");
-    check(jwtgrant_register_issuer(ctx, slurp(dir, "idp.json"), &err), err, "idp.json");
-    check(jwtgrant_register_client(ctx, slurp(dir, "app.json"), &err), err, "app.json");
+    int32_t rc = jwtgrant_ctx_new(&ctx, slurp(dir, "server.json"), &err);
+    check(rc, err, "server.json");
+    rc = jwtgrant_register_issuer(ctx, slurp(dir, "idp.json"), &err);
+    check(rc, err, "idp.json");
+    rc = jwtgrant_register_client(ctx, slurp(dir, "app.json"), &err);
+    check(rc, err, "app.json");
     return ctx;
 }
 
@@ -155,6 +158,11 @@ int main(int argc, char **argv) {
                 _exit(write(done[1], &r, sizeof r) == (ssize_t)sizeof r ? 0 : 2);
             }
         }
+        /* Only the children write ready and done: a child that dies makes
+         * the reads below end instead of waiting forever. */
+        close(ready[1]);
+        close(done[1]);
+        close(go[0]);
         char b;
         for (int p = 0; p < processes; p++)
             if (read(ready[0], &b, 1) != 1) { fprintf(stderr, "a child failed to start\n"); return 2; }
