@@ -36,7 +36,8 @@ private let transient = unsafeBitCast(Int(-1), to: sqlite3_destructor_type.self)
 final class SQLiteConnection {
     /// What the busy handler needs: the timeout and when this wait began.
     final class BusyWait {
-        let timeoutMs: Int
+        /// The connection's busy timeout, lowered while it checkpoints.
+        var timeoutMs: Int
         var start = 0.0
         init(timeoutMs: Int) { self.timeoutMs = timeoutMs }
     }
@@ -54,29 +55,48 @@ final class SQLiteConnection {
     /// RESTART checkpoint, which waits (through the busy handler) for the
     /// readers of the moment to finish and makes the next writer start the
     /// WAL over; an attempt is made at most every `interval` seconds per
-    /// store, whatever its outcome.
+    /// store after the last one ended (four after one a reader kept from
+    /// restarting the WAL), one at a time, waiting for readers at most
+    /// `maxWaitMs` (a reader that stays, such as an open `sqlite3` shell or
+    /// a backup, costs the writers of a process that much every 200 ms, not
+    /// the busy timeout).
     final class Checkpoint {
         let pages: Int32
         let interval: Double
+        static let maxWaitMs = 20
         private let lock = Lock()
         private var next = 0.0
-        /// RESTART checkpoints run (tests).
-        private(set) var runs = 0
+        private var running = false
+        private var count = 0
 
         init(pages: Int32, interval: Double = 0.05) {
             self.pages = pages
             self.interval = interval
         }
 
-        /// Whether a commit that left `walPages` pages should checkpoint now.
-        func due(_ walPages: Int32) -> Bool {
+        /// RESTART checkpoints started (tests).
+        var runs: Int { lock.withLock { count } }
+
+        /// Whether a commit that left `walPages` pages should checkpoint now;
+        /// if so the caller checkpoints and then calls `end()`.
+        func begin(_ walPages: Int32) -> Bool {
             guard walPages >= pages else { return false }
             let now = monotonicSeconds()
             return lock.withLock { () -> Bool in
-                guard now >= next else { return false }
-                next = now + interval
-                runs += 1
+                guard !running, now >= next else { return false }
+                running = true
+                count += 1
                 return true
+            }
+        }
+
+        /// After a checkpoint that could not restart the WAL (a reader
+        /// stayed), the next waits four intervals.
+        func end(restarted: Bool) {
+            let now = monotonicSeconds()
+            lock.withLock {
+                running = false
+                next = now + (restarted ? interval : 4 * interval)
             }
         }
     }
@@ -127,13 +147,23 @@ final class SQLiteConnection {
         // runs after the commit; the commit stands whatever it returns, and
         // it returns SQLITE_OK so that the statement reports no error.
         self.checkpoint = checkpoint
-        sqlite3_wal_hook(db, { context, db, name, pages in
-            guard let context, let db else { return SQLITE_OK }
-            if Unmanaged<Checkpoint>.fromOpaque(context).takeUnretainedValue().due(pages) {
-                _ = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, nil, nil)
-            }
+        sqlite3_wal_hook(db, { context, _, name, pages in
+            guard let context else { return SQLITE_OK }
+            Unmanaged<SQLiteConnection>.fromOpaque(context).takeUnretainedValue().committed(walPages: pages, name)
             return SQLITE_OK
-        }, Unmanaged.passUnretained(checkpoint).toOpaque())
+        }, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    /// The WAL hook's work (on the thread that committed, which owns this
+    /// connection): a RESTART checkpoint when one is due, waiting for
+    /// readers at most Checkpoint.maxWaitMs.
+    private func committed(walPages: Int32, _ name: UnsafePointer<CChar>?) {
+        guard checkpoint.begin(walPages) else { return }
+        let timeout = busy.timeoutMs
+        busy.timeoutMs = min(timeout, Checkpoint.maxWaitMs)
+        let rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, nil, nil)
+        busy.timeoutMs = timeout
+        checkpoint.end(restarted: rc == SQLITE_OK)
     }
 
     deinit {
