@@ -272,13 +272,23 @@ def test_redis_stopped_mid_loop_fails_closed_and_recovers(redis):
             assert line["description"] == "the service is temporarily unavailable", line
             assert str(redis.port) not in line["description"]
     # No assertion was accepted twice: each accepted one is a replay now,
-    # from another process; those refused with 503 were never recorded.
+    # from another process. Those refused with 503 were not recorded, but for
+    # at most one: the insert in flight when Redis was killed may have been
+    # written and fsynced before the reply was lost (the loop runs one
+    # exchange at a time), and then it is refused as a replay, which is the
+    # safe side of that ambiguity.
     s = server(redis.url)
     s.register_client(CLIENT)
     s.register_issuer(ISSUER)
+    recorded_503 = 0
     for line in lines:
         rc, http, _ = s.exchange_token(AUTH, body(line["assertion"]))
-        assert http == (400 if line["http"] == 200 else 200), (line, http)
+        if line["http"] == 200:
+            assert http == 400, (line, http)
+        else:
+            assert http in (200, 400), (line, http)
+            recorded_503 += http == 400
+    assert recorded_503 <= 1, recorded_503
     s.close()
 
 
