@@ -78,7 +78,7 @@ final class SQLiteConnection {
         var runs: Int { lock.withLock { count } }
 
         /// Whether a commit that left `walPages` pages should checkpoint now;
-        /// if so the caller checkpoints and then calls `end()`.
+        /// if so the caller checkpoints and then calls `end(restarted:)`.
         func begin(_ walPages: Int32) -> Bool {
             guard walPages >= pages else { return false }
             let now = monotonicSeconds()
